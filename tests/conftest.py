@@ -1,0 +1,31 @@
+import os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = Path(__file__).resolve().parent/'fixtures'/'toy_project'
+
+# Tests never touch the network and never write into the user's cache or the repo's runs/.
+_home = Path(os.environ.get('PYTEST_TRUSTBOOK_HOME') or (Path('/tmp')/f'trustbook-test-home-{os.getpid()}'))
+os.environ['TRUSTBOOK_HOME'] = str(_home)
+os.environ.setdefault('TRUSTBOOK_PROGRESS', '0')
+os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+os.environ.setdefault('MPLBACKEND', 'Agg')
+if 'TRUSTBOOK_DATA' not in os.environ and (ROOT.parent/'shared'/'data').is_dir():
+    os.environ['TRUSTBOOK_DATA'] = str((ROOT.parent/'shared'/'data').resolve())
+
+
+def trustbook_cli(*args, env=None, cwd=None, timeout=600, **kw):
+    "Run the `trustbook` CLI in a subprocess, as a user would; returns the CompletedProcess."
+    e = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, '-m', 'trustbook', *args], capture_output=True, text=True,
+                          env=e, cwd=cwd or ROOT, timeout=timeout, **kw)
+
+
+@pytest.fixture
+def toy_project(tmp_path):
+    "A copy of the fixture project and an empty runs folder; returns (project, runs, env)."
+    proj = tmp_path/'proj'; shutil.copytree(FIXTURE, proj)
+    runs = tmp_path/'runs'
+    env = dict(TRUSTBOOK_PROJECT=str(proj), TRUSTBOOK_RUNS=str(runs))
+    return proj, runs, env

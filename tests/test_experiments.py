@@ -1,0 +1,28 @@
+"Every registered experiment runs end to end at smoke scale through the CLI and reports every claim it declares."
+import json
+import pytest
+from conftest import ROOT, trustbook_cli
+from trustbook.repro import load_registry, notebook_parameters, RUNNER_PARAMS
+
+REG = load_registry(ROOT)
+EXPS = [e for p in REG.values() for e in p.experiments]
+
+
+def test_registry_is_valid():
+    assert EXPS, "no experiment is registered"
+    for e in EXPS:
+        assert e.notebook.exists(), e.notebook
+        params = notebook_parameters(e.notebook)
+        for p in RUNNER_PARAMS: assert p in params, f"{e.notebook}: parameters cell lacks {p}"
+        assert {'smoke', 'cpu'} <= set(e.scales), f"{e.name}: needs smoke and cpu scales"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('exp', [e.name for e in EXPS])
+def test_experiment_smoke(exp, tmp_path):
+    e = next(x for x in EXPS if x.name == exp)
+    r = trustbook_cli('reproduce', exp, '--scale', 'smoke', '--no-report', env=dict(TRUSTBOOK_RUNS=str(tmp_path)))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path/e.paper/e.name/'smoke'/'results.json').read_text())
+    missing = [c.id for c in e.claims if c.id not in res['claims']]
+    assert not missing, f"{exp} did not report claims {missing}"

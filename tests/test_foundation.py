@@ -1,0 +1,60 @@
+"The project's own invariants: README from index, CI runs the README's command, notebooks and modules agree."
+import re, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+from conftest import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def _readme_commands():
+    md = (ROOT/'README.md').read_text()
+    return re.findall(r'```sh\n(.*?)\n```', md, re.S)
+
+
+def test_readme_is_rendered_from_index():
+    from trustbook.repro import render_readme
+    assert render_readme(ROOT/'nbs'/'index.ipynb') == (ROOT/'README.md').read_text(), \
+        "README.md differs from nbs/index.ipynb: re-render it (trustbook report, or trustbook.repro.render_readme)"
+
+
+def test_ci_runs_the_readme_test_command():
+    cmds = _readme_commands()
+    test_cmd = [c for c in cmds if 'pytest' in c]
+    assert len(test_cmd) == 1, cmds
+    ci = (ROOT/'.ci'/'run').read_text().splitlines()
+    assert test_cmd[0].strip() in [l.strip() for l in ci], f"{test_cmd[0]!r} is not a line of .ci/run"
+    assert any('trustbook reproduce' in c for c in cmds)
+
+
+def _copy_tree(tmp):
+    dst = tmp/'repo'
+    shutil.copytree(ROOT, dst, ignore=shutil.ignore_patterns('.venv', '.git', 'runs', '_site', '_docs', '__pycache__', '*.egg-info', 'figures'))
+    return dst
+
+
+def test_modules_match_notebooks(tmp_path):
+    dst = _copy_tree(tmp_path)
+    r = subprocess.run([str(BIN/'nbdev_export')], cwd=dst, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    diff = subprocess.run(['diff', '-rq', '-x', '__pycache__', str(ROOT/'trustbook'), str(dst/'trustbook')], capture_output=True, text=True)
+    assert diff.stdout == '', "nbdev_export would change trustbook/ (edit nbs/, export, commit both):\n" + diff.stdout
+
+
+def test_notebooks_are_clean(tmp_path):
+    dst = _copy_tree(tmp_path)
+    r = subprocess.run([str(BIN/'nbdev_clean')], cwd=dst, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    diff = subprocess.run(['diff', '-rq', str(ROOT/'nbs'), str(dst/'nbs')], capture_output=True, text=True)
+    assert diff.stdout == '', "nbdev_clean would change notebooks (run nbdev_clean):\n" + diff.stdout
+
+
+def _method_notebooks():
+    return sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb') if p.name != 'index.ipynb')
+
+
+@pytest.mark.parametrize('nb', _method_notebooks())
+def test_notebook_tests_pass(nb):
+    "The notebook's own test cells (nbdev_test, in-process, skipping `#| notest` cells)."
+    r = subprocess.run([str(BIN/'nbdev_test'), '--path', f'nbs/{nb}', '--do_print'], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
