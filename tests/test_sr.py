@@ -1,0 +1,121 @@
+"Fast checks of trustbook.sr: metric conventions against published anchors, bad inputs, KD/MiPKD/DUKD properties."
+import os
+from pathlib import Path
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from trustbook.core import TrustbookError
+from trustbook.sr.data import (imresize, imresize_torch, psnr_y, ssim_y, read_image, pairs_from_folder, make_lr,
+                               load_benchmark, mod_crop, random_patches, skimage_pairs)
+from trustbook.sr.models import edsr, rcan, Bicubic, super_resolve, n_params
+from trustbook.sr.kd import make_distiller, KD_METHODS, train_sr
+from trustbook.sr.mipkd import MiPKD
+from trustbook.sr.dukd import augment, invert_augment, draw_augment, zoom_in_tiles, zoom_out, AUG_OPS
+
+MIRROR = Path(__file__).resolve().parents[1].parent/'shared'/'data'
+
+def _mirror():
+    m = os.environ.get('TRUSTBOOK_DATA') or (str(MIRROR) if MIRROR.is_dir() else None)
+    if not m or not (Path(m)/'sr_benchmarks').is_dir():
+        pytest.skip("SR benchmark mirror absent: set TRUSTBOOK_DATA to a folder holding sr_benchmarks/ (../shared/data)")
+    return m
+
+# the literature's bicubic PSNR-Y (border = scale), ../shared/data/README.md
+ANCHORS = {('Set5', 2): 33.66, ('Set5', 3): 30.39, ('Set5', 4): 28.42, ('Set14', 2): 30.24, ('Set14', 3): 27.55,
+           ('Set14', 4): 26.00, ('BSD100', 4): 25.96}
+
+@pytest.mark.parametrize('name,scale', list(ANCHORS))
+def test_bicubic_anchors(name, scale, monkeypatch):
+    monkeypatch.setenv('TRUSTBOOK_DATA', _mirror())
+    pairs = load_benchmark(name, scale)
+    got = np.mean([psnr_y(imresize(p.lr, scale), p.hr, scale) for p in pairs])
+    assert abs(got - ANCHORS[name, scale]) < 0.05, (name, scale, got)
+
+def test_lr_files_reproduced_bit_exactly(monkeypatch):
+    monkeypatch.setenv('TRUSTBOOK_DATA', _mirror())
+    for name, scale in [('Set5', 2), ('Set14', 3), ('Set5', 4)]:
+        for p in load_benchmark(name, scale)[:3]:
+            assert np.array_equal(imresize(p.hr, 1 / scale), p.lr), (name, scale, p.name)
+
+def test_registered_checksums_match_mirror(monkeypatch, tmp_path):
+    monkeypatch.setenv('TRUSTBOOK_DATA', _mirror()); monkeypatch.setenv('TRUSTBOOK_HOME', str(tmp_path))
+    from trustbook.data import dataset_file, get_spec
+    spec = get_spec('sr_benchmarks')
+    assert len(spec.files) == 314 and all(f.sha256 and len(f.sha256) == 64 for f in spec.files)
+    for f in spec.files[::50]: assert dataset_file('sr_benchmarks', f.path).exists()
+
+def test_grayscale_scored_on_one_channel():
+    g = np.random.default_rng(0).integers(0, 256, (20, 20, 1)).astype(np.uint8)
+    h = np.clip(g.astype(int) + 3, 0, 255).astype(np.uint8)
+    assert psnr_y(h, g) == pytest.approx(10 * np.log10(255**2 / np.mean((h.astype(float) - g) ** 2)))
+    assert ssim_y(g, g, 2) == pytest.approx(1.0)
+
+def test_imresize_torch_matches_numpy():
+    x = np.random.default_rng(1).random((10, 14, 3))
+    t = imresize_torch(torch.tensor(x).permute(2, 0, 1)[None], 0.5)[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(t, imresize(x, 0.5), atol=1e-10)
+
+def _save(path, arr): Image.fromarray(arr).save(path)
+
+def test_bad_inputs_name_the_file(tmp_path):
+    (tmp_path/'hr').mkdir(); (tmp_path/'lr').mkdir(); (tmp_path/'empty').mkdir()
+    _save(tmp_path/'hr'/'pic.png', np.zeros((10, 10, 3), np.uint8)); _save(tmp_path/'lr'/'pic.png', np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(TrustbookError, match='pic.png'): pairs_from_folder(tmp_path/'hr', 2, tmp_path/'lr')
+    with pytest.raises(TrustbookError, match='no images'): pairs_from_folder(tmp_path/'empty', 2)
+    _save(tmp_path/'gray.png', np.zeros((4, 4), np.uint8)); _save(tmp_path/'rgba.png', np.zeros((4, 4, 4), np.uint8))
+    with pytest.raises(TrustbookError, match='gray.png'): read_image(tmp_path/'gray.png', gray='refuse')
+    with pytest.raises(TrustbookError, match='rgba.png.*alpha'): read_image(tmp_path/'rgba.png')
+    assert read_image(tmp_path/'gray.png', gray='rgb').shape == (4, 4, 3)
+    with pytest.raises(TrustbookError, match='2, 3, 4 or 8'): make_lr(np.zeros((8, 8, 3), np.uint8), 5)
+
+def test_model_refuses_other_scale():
+    m = edsr(2, 8, 2, 2)
+    with pytest.raises(TrustbookError, match='built for x2'): m(torch.rand(1, 3, 4, 4), scale=3)
+    with pytest.raises(TrustbookError, match='x2'): super_resolve(m, np.zeros((4, 4, 3), np.uint8), scale=4)
+    with pytest.raises(TrustbookError, match='x4'): make_distiller('logits', m, edsr(4, 8, 2, 2))
+    assert super_resolve(Bicubic(3), np.zeros((4, 5, 1), np.uint8)).shape == (12, 15, 1)
+
+def test_rcan_pair_is_67_percent_smaller():
+    assert 0.6 < 1 - n_params(rcan(4, 64, 10, 6)) / n_params(rcan(4, 64, 10, 20)) < 0.7
+
+def test_every_kd_method_trains_and_keeps_teacher_frozen():
+    torch.manual_seed(0)
+    T, hr = edsr(2, 8, 4, 2), np.random.default_rng(0).integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    from trustbook.sr.data import SRPair
+    h, l = make_lr(hr, 2); pairs = [SRPair('x', h, l, 2)]
+    t0 = [p.clone() for p in T.parameters()]
+    for m in KD_METHODS:
+        S = edsr(2, 4, 2, 2)
+        hist = train_sr(make_distiller(m, S, T), pairs, iters=2, batch=2, patch=8)
+        assert all(np.isfinite(v) for d in hist['losses'] for v in d.values()), m
+    assert all(torch.equal(a, b) for a, b in zip(t0, T.parameters()))
+
+def test_augment_inverse_exact_and_equivariance():
+    x = torch.rand(16, 3, 6, 6)
+    ops = torch.tensor([[(i >> k) & 1 for k in range(len(AUG_OPS))] for i in range(16)], dtype=torch.bool)
+    assert torch.equal(invert_augment(augment(x, ops), ops), x)
+    up = Bicubic(2)
+    torch.testing.assert_close(invert_augment(up(augment(x, ops)), ops), up(x), atol=1e-5, rtol=0)
+    with pytest.raises(TrustbookError): draw_augment(2, 1.5)
+
+def test_upcycling_shapes_and_content():
+    hr = torch.rand(3, 3, 16, 16)
+    t = zoom_in_tiles(hr, 2, n_sub=1)
+    assert t.shape == (3, 3, 8, 8)
+    for i in range(3):  # each tile is one quadrant of its own patch
+        assert any(torch.equal(t[i], hr[i, :, a:a + 8, b:b + 8]) for a in (0, 8) for b in (0, 8))
+    assert zoom_out(torch.rand(2, 3, 8, 8), 2).shape == (2, 3, 4, 4)
+
+def test_mipkd_student_only_route_is_student():
+    T, S = edsr(2, 8, 4, 2), edsr(2, 4, 2, 2)
+    d = MiPKD(S, T)
+    x = torch.rand(1, 3, 6, 6)
+    torch.testing.assert_close(d.bpm_forward(x, [False, False]), S(x))
+    assert not torch.allclose(d.bpm_forward(x, [True, True]), S(x))
+
+def test_patches_aligned():
+    prs = skimage_pairs('train', 2, max_side=48)
+    lr, hr = random_patches(prs, 3, 8, np.random.default_rng(0))
+    assert lr.shape == (3, 3, 8, 8) and hr.shape == (3, 3, 16, 16)
