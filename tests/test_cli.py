@@ -126,3 +126,22 @@ def test_corrupt_cached_file_exit_2(tmp_path):
 def test_missing_dataset_names_the_fix(tmp_path):
     r = trustbook_cli('data', 'path', 'no_such_dataset')
     assert r.returncode == 2 and 'unknown dataset' in r.stderr
+
+
+def test_ray_executor_matches_local(toy_project, tmp_path):
+    "`--executor ray` (a local Ray instance) runs the smoke grid into the same layout, with the same numbers as the local executor."
+    pytest.importorskip('ray', reason='Ray is part of the dev install (bash install.sh --dev)')
+    proj, runs, env = toy_project
+    ray_runs = tmp_path/'runs_ray'
+    local = trustbook_cli('reproduce', 'toy', '--scale', 'smoke', env=env)
+    viaray = trustbook_cli('reproduce', 'toy', '--scale', 'smoke', '--executor', 'ray', env=dict(env, TRUSTBOOK_RUNS=str(ray_runs)))
+    # the toy project has a notebook that fails on purpose: both executors report it and exit 1
+    assert local.returncode == viaray.returncode == 1, viaray.stdout + viaray.stderr
+    assert 'FAILED toy/toy_fail' in viaray.stdout and '(executor: ray)' in viaray.stdout
+    a = json.loads((runs/'toy'/'toy_main'/'smoke'/'results.json').read_text())
+    b = json.loads((ray_runs/'toy'/'toy_main'/'smoke'/'results.json').read_text())
+    for k in ('metrics', 'claims', 'tables', 'inputs_hash'): assert a[k] == b[k], k
+    assert not (ray_runs/'toy'/'toy_fail'/'smoke'/'results.json').exists()
+    # and a second ray run finds nothing to do
+    again = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', '--executor', 'ray', env=dict(env, TRUSTBOOK_RUNS=str(ray_runs)))
+    assert again.returncode == 0 and '0 ran, 1 up to date' in again.stdout, again.stdout + again.stderr
