@@ -1,0 +1,126 @@
+"Fast checks of LC for instruction data: masking restores weights, LC ranks a consistent response as easier, loaders name bad rows, the MMLU evaluator (no network, seconds)."
+import json
+import numpy as np, pandas as pd, pytest, torch
+from trustbook.core import TrustbookError
+from trustbook.data import DataFormatError, DataMissingError, get_spec, dataset_dir
+from trustbook.llm.tiny import tiny_gpt2, byte_tokenizer
+from trustbook.curation.lc_instruct import (masked_subnets, lm_prunable_weights, instruction_lc, instruction_finetune,
+    validate_alpaca, load_alpaca, validate_mmlu, read_mmlu, evaluate_mmlu, mmlu_accuracy, sample_path, select_instructions,
+    standin_instructions, standin_questions, MMLU_CATEGORIES, MMLU_CATEGORY_GROUPS, SELECTIONS, LETTERS)
+
+torch.set_num_threads(1)
+FACTS = dict(banana='yellow', apple='red', grass='green', sky='blue', snow='white')
+TRAIN = [dict(instruction='Name its colour.', input=k, output=v) for k, v in FACTS.items()] * 8
+
+
+@pytest.fixture(scope='module')
+def tok(): return byte_tokenizer()
+
+
+@pytest.fixture(scope='module')
+def tuned(tok):
+    "A tiny GPT-2 fully tuned on five fixed colour facts."
+    m, _ = instruction_finetune(tiny_gpt2(n_layer=2, n_embd=32, n_head=2, seed=0), tok, TRAIN, method='full', epochs=8,
+                                lr=1e-2, template='compact', warmup_steps=0)
+    return m
+
+
+def _state(m): return {k: v.clone() for k, v in m.state_dict().items()}
+def _same(a, m): return all(torch.equal(a[k], v) for k, v in m.state_dict().items())
+
+
+def test_mask_and_restore_leaves_weights_identical():
+    m = tiny_gpt2(n_layer=2, n_embd=16, n_head=2, seed=3); before = _state(m)
+    names = lm_prunable_weights(m)
+    assert names and not any('lm_head' in n or 'wte' in n or 'wpe' in n for n in names)
+    zeros = []
+    for _, f in masked_subnets(m, [0.0, 0.3, 0.6, 0.95]):
+        w = torch.cat([m.get_parameter(n).flatten() for n in names]); zeros.append(float((w == 0).float().mean()))
+    assert np.allclose(zeros, [0, 0.3, 0.6, 0.95], atol=0.01)
+    assert _same(before, m)
+
+
+def test_restore_after_a_failing_forward(tok):
+    m = tiny_gpt2(vocab_size=100, n_layer=1, n_embd=16, n_head=2, seed=0); before = _state(m)  # byte ids > 99 fail
+    with pytest.raises(Exception): instruction_lc(m, tok, TRAIN[:2], n_steps=3, template='compact')
+    assert _same(before, m)
+
+
+def test_masks_must_nest():
+    with pytest.raises(TrustbookError, match='non-decreasing'): list(masked_subnets(tiny_gpt2(n_layer=1, n_embd=16, n_head=2), [0.5, 0.2]))
+
+
+def test_consistent_response_is_easier_than_random(tuned, tok):
+    before = _state(tuned)
+    ex = [dict(instruction='Name its colour.', input='sky', output='blue'),
+          dict(instruction='Name its colour.', input='sky', output='kqzv')]
+    lc, curve = instruction_lc(tuned, tok, ex, n_steps=5, template='compact', return_curve=True)
+    assert lc[0] < lc[1] and curve.shape == (5, 2)
+    assert _same(before, tuned)
+
+
+def test_alpaca_loader_names_bad_row_and_field(tmp_path):
+    rows = [dict(instruction='a', input='', output='b'), dict(instruction='c', input='', output='d'),
+            dict(instruction='e', input=['x'], output='f')]
+    p = tmp_path/'bad.json'; p.write_text(json.dumps(rows))
+    with pytest.raises(DataFormatError, match=r"row 2: field 'input' must be a string") as e: load_alpaca(p)
+    assert e.value.row == 2 and e.value.path == p
+    with pytest.raises(DataFormatError, match="row 1: missing field 'output'"):
+        validate_alpaca([rows[0], dict(instruction='c', input='')])
+    q = tmp_path/'bad.jsonl'; q.write_text('{"instruction": "a", "input": "", "output": "b"}\n{"instruction": "", "input": "", "output": "b"}\n')
+    with pytest.raises(DataFormatError, match="row 1: field 'instruction' is empty"): load_alpaca(q)
+    (tmp_path/'broken.json').write_text('[{"instruction": ')
+    with pytest.raises(DataFormatError, match='not valid JSON'): load_alpaca(tmp_path/'broken.json')
+
+
+def test_mmlu_validation_and_categories():
+    assert len(MMLU_CATEGORIES) == 57 and set(MMLU_CATEGORIES.values()) == set(MMLU_CATEGORY_GROUPS)
+    q = pd.DataFrame([dict(question='q', subject='virology', choices=list('abcd'), answer=4)])
+    with pytest.raises(DataFormatError, match="row 0: field 'answer'"): validate_mmlu(q)
+    with pytest.raises(DataFormatError, match="row 0: subject 'astrology'"): validate_mmlu(q.assign(subject='astrology', answer=1))
+
+
+def test_mmlu_evaluator_one_prediction_per_question(tuned, tok):
+    mq = read_mmlu(sample_path('mmlu'))
+    for kw in (dict(mode='letter', max_length=128), dict(mode='letter', dev=mq, n_shots=1, max_length=128),
+               dict(mode='choice', template='compact', eos=True, max_length=128)):
+        pr = evaluate_mmlu(tuned, tok, mq, **kw)
+        assert len(pr) == len(mq) and pr.pred.between(0, len(LETTERS) - 1).all()
+        acc = mmlu_accuracy(pr)
+        assert set(acc.index) == set(MMLU_CATEGORY_GROUPS) | {'average'} and acc.between(0, 1).all()
+        assert np.isclose(acc['average'], pr.correct.mean())
+
+
+def test_evaluator_choice_mode_prefers_the_learnt_answer(tuned, tok):
+    qs = pd.DataFrame([dict(question='Name its colour.', input=k, subject='colours', category='colours',
+                            choices=[v] + [c for c in ('purple', 'orange', 'black') if c != v][:3], answer=0) for k, v in FACTS.items()])
+    pr = evaluate_mmlu(tuned, tok, qs, mode='choice', template='compact', eos=True)
+    assert pr.correct.mean() >= 0.8
+
+
+def test_registry_entries_resolve():
+    a, m = get_spec('alpaca_cleaned'), get_spec('mmlu')
+    assert a.source == 'yahma/alpaca-cleaned' and a.files[0].url.endswith('/alpaca_data_cleaned.json')
+    assert m.source == 'cais/mmlu' and {f.path for f in m.files} == {'all/test-00000-of-00001.parquet', 'all/dev-00000-of-00001.parquet'}
+    assert 'lc' in a.papers and a.files[0].sha256 is None
+
+
+def test_missing_data_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv('TRUSTBOOK_HOME', str(tmp_path)); monkeypatch.delenv('TRUSTBOOK_DATA', raising=False)
+    monkeypatch.delenv('TRUSTBOOK_DOWNLOAD', raising=False)
+    with pytest.raises(DataMissingError, match="trustbook data get alpaca_cleaned"): dataset_dir('alpaca_cleaned')
+
+
+def test_selection_sizes_and_noise():
+    pool = standin_instructions(80, noise=0.25, seed=0)
+    lc = np.where(pool.noisy, 5.0, 1.0) + np.linspace(0, 0.1, len(pool))  # an oracle score: wrong responses are hard
+    for m in SELECTIONS[:-1]: assert len(select_instructions(m, lc, 0.1, pool.category)) == 8
+    assert pool.noisy.values[select_instructions('lc_easy', lc, 0.1)].sum() == 0
+    assert len(select_instructions('full', lc, 0.1)) == 80
+    with pytest.raises(TrustbookError, match='keep must be'): select_instructions('lc', lc, 1.5)
+
+
+def test_standin_questions_are_well_formed():
+    qs = validate_mmlu(standin_questions(9, seed=2), categories={})
+    assert len(qs) == 36 and all(len(set(c)) == 4 for c in qs.choices)
+    assert sorted(qs.category.unique()) == ['arithmetic', 'capitalisation', 'copying', 'reversal']
