@@ -4,7 +4,7 @@
 
 # %% ../../nbs/35_curation.lc_instruct.ipynb 4
 from __future__ import annotations
-import copy, json, math, time, hashlib, warnings
+import json, math, time, hashlib
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,6 +14,7 @@ from ..core import TrustbookError, seed_everything, progress, cache_dir, atomic_
 from ..data import DataFormatError, DatasetSpec, RemoteFile, register_dataset, dataset_file
 from .lc import masking_fractions, prunable_weights, flexrand_select, topk_select
 from .core import stratified_subset
+from ..llm.core import pad_batch, padding_id, tuning_model
 
 # %% auto 0
 __all__ = ['TEMPLATES', 'ALPACA_FIELDS', 'MMLU_SUBCATEGORIES', 'MMLU_CATEGORY_GROUPS', 'MMLU_CATEGORIES', 'LETTERS', 'SELECTIONS',
@@ -215,16 +216,6 @@ def encode_examples(tokenizer, examples, template='alpaca', max_length:int|None=
     rows = examples.to_dict('records') if isinstance(examples, pd.DataFrame) else list(examples)
     return [encode_example(tokenizer, *format_example(r, template), max_length, add_eos) for r in rows]
 
-def _pad_id(tokenizer):
-    p = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    return 0 if p is None else p
-
-def _batch(seqs, pad):
-    L = max(len(s) for s in seqs)
-    x = torch.full((len(seqs), L), pad, dtype=torch.long); m = torch.zeros_like(x)
-    for j, s in enumerate(seqs): x[j, :len(s)] = torch.tensor(s); m[j, :len(s)] = 1
-    return x, m
-
 @torch.no_grad()
 def response_token_logprobs(model, # a causal LM
                             encoded, # (ids, n_prompt) pairs from `encode_examples`
@@ -236,7 +227,7 @@ def response_token_logprobs(model, # a causal LM
     order = np.argsort([-len(s) for s, _ in encoded], kind='stable'); out = [None] * len(encoded)
     was = model.training; model.eval()
     for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]; x, m = _batch([encoded[i][0] for i in idx], pad_id)
+        idx = order[b:b + batch_size]; x, m = pad_batch([encoded[i][0] for i in idx], pad_id)
         lp = torch.log_softmax(model(input_ids=x.to(dev), attention_mask=m.to(dev)).logits[:, :-1].float(), -1)
         tok = lp.gather(-1, x[:, 1:, None].to(dev))[..., 0].cpu()
         for j, i in enumerate(idx):
@@ -265,19 +256,10 @@ def instruction_finetune(model, # a causal LM
     "The tuned model and one record per epoch (mean response-token loss)."
     from trustbook.llm.fsd import LORA_PAPER
     from trustbook.llm.tiny import lr_lambda
-    if method not in ('lora', 'full'): raise TrustbookError(f"method must be 'lora' or 'full', got {method!r}")
     if epochs < 1 or batch_size < 1 or grad_accum < 1: raise TrustbookError("epochs, batch_size and grad_accum must be at least 1")
     enc = encode_examples(tokenizer, examples, template, max_length)
     seed_everything(seed)
-    if copy_model or method == 'full': model = copy.deepcopy(model)
-    if method == 'lora':
-        from peft import LoraConfig, get_peft_model
-        lo = {**LORA_PAPER, **(lora or {})}
-        cfg = LoraConfig(r=lo['r'], lora_alpha=lo['alpha'], lora_dropout=lo['dropout'], bias='none', task_type='CAUSAL_LM',
-                         target_modules=lo.get('target_modules'))
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # peft's notice that GPT-2's Conv1D needs fan_in_fan_out (it sets it)
-            model = get_peft_model(model, cfg)
+    model = tuning_model(model, method, {**LORA_PAPER, **(lora or {})}, copy_model)
     if gradient_checkpointing:
         model.gradient_checkpointing_enable()
         if hasattr(model, 'enable_input_require_grads'): model.enable_input_require_grads()
@@ -285,13 +267,13 @@ def instruction_finetune(model, # a causal LM
     nb = math.ceil(len(enc) / batch_size); total = max(1, math.ceil(nb / grad_accum) * epochs); warm = min(warmup_steps, total // 10)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_lambda(s, total, warm))
-    dev, pad = next(model.parameters()).device, _pad_id(tokenizer)
+    dev, pad = next(model.parameters()).device, padding_id(tokenizer)
     g = torch.Generator().manual_seed(seed); hist = []; model.train()
     for ep in range(epochs):
         perm = torch.randperm(len(enc), generator=g).tolist(); tot, ntok = 0.0, 0
         for b in range(nb):
             batch = [enc[i] for i in perm[b * batch_size:(b + 1) * batch_size]]
-            x, m = _batch([s for s, _ in batch], pad); y = x.masked_fill(m == 0, -100)
+            x, m = pad_batch([s for s, _ in batch], pad); y = x.masked_fill(m == 0, -100)
             for j, (_, n_p) in enumerate(batch): y[j, :n_p] = -100
             loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
             (loss / grad_accum).backward()
@@ -379,7 +361,7 @@ def instruction_lc(model, # a Hugging Face causal LM (masked in place, restored 
     "Learning complexity per example: response-token loss averaged over magnitude-masked subnets (higher = harder)."
     fr = masking_fractions(n_steps, schedule) if fractions is None else np.asarray(fractions, dtype=float)
     enc = encode_examples(tokenizer, examples, template, max_length)
-    pad = _pad_id(tokenizer); L = np.zeros((len(fr), len(enc)))
+    pad = padding_id(tokenizer); L = np.zeros((len(fr), len(enc)))
     subnets = masked_subnets(model, fr, exclude, max_exact, backup_device, seed)
     try:
         for k, _ in progress(subnets, total=len(fr), desc='LC subnets'):
@@ -453,7 +435,7 @@ def _last_logits(model, seqs, pad, batch_size, cols):
     dev = next(model.parameters()).device; order = np.argsort([-len(s) for s in seqs], kind='stable')
     out = np.zeros((len(seqs), len(cols[0])))
     for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]; x, m = _batch([seqs[i] for i in idx], pad)
+        idx = order[b:b + batch_size]; x, m = pad_batch([seqs[i] for i in idx], pad)
         lg = model(input_ids=x.to(dev), attention_mask=m.to(dev)).logits.float()
         last = m.sum(1) - 1
         lp = torch.log_softmax(lg[torch.arange(len(idx)), last.to(dev)], -1).cpu()
@@ -474,7 +456,7 @@ def evaluate_mmlu(model, # a causal LM (base or tuned)
     "One row per question: `subject`, `category`, `answer`, `pred`, `correct`, and the four choice scores."
     if mode not in ('letter', 'choice'): raise TrustbookError(f"mode must be 'letter' or 'choice', got {mode!r}")
     q = validate_mmlu(questions, categories={}) if 'category' in questions.columns else validate_mmlu(questions)
-    pad = _pad_id(tokenizer)
+    pad = padding_id(tokenizer)
     if mode == 'letter':
         if n_shots and dev is None: raise TrustbookError("n_shots > 0 needs `dev` (solved questions per subject)")
         seqs, cols = [], []

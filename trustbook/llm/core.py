@@ -11,8 +11,8 @@ import pandas as pd
 from ..core import TrustbookError, get_device
 
 # %% auto 0
-__all__ = ['SCORES', 'load_causal_lm', 'encode_texts', 'token_stats', 'token_logprobs', 'zlib_bytes', 'check_scores',
-           'membership_scores']
+__all__ = ['SCORES', 'load_causal_lm', 'encode_texts', 'pad_batch', 'padding_id', 'token_stats', 'token_logprobs', 'tuning_model',
+           'zlib_bytes', 'check_scores', 'membership_scores']
 
 # %% ../../nbs/10_llm.core.ipynb
 def load_causal_lm(name_or_path:str, # a hub id (e.g. 'EleutherAI/pythia-6.9b') or a local folder
@@ -69,13 +69,20 @@ def encode_texts(tokenizer, # a transformers tokenizer
     return out
 
 # %% ../../nbs/10_llm.core.ipynb
+def pad_batch(seqs, # token-id lists of any lengths
+              pad:int, # the id to pad with (`padding_id`)
+             ):
+    "Right-padded `(input_ids, attention_mask)` LongTensors for a batch of token-id lists."
+    import torch
+    L = max(len(s) for s in seqs)
+    x = torch.full((len(seqs), L), pad, dtype=torch.long); m = torch.zeros_like(x)
+    for j, s in enumerate(seqs): x[j, :len(s)] = torch.tensor(s); m[j, :len(s)] = 1
+    return x, m
+
 def _batch_stats(model, seqs, pad_id, with_dist=True):
     import torch
     dev = next(model.parameters()).device
-    L = max(len(s) for s in seqs)
-    x = torch.full((len(seqs), L), pad_id, dtype=torch.long)
-    m = torch.zeros((len(seqs), L), dtype=torch.long)
-    for j, s in enumerate(seqs): x[j, :len(s)] = torch.tensor(s); m[j, :len(s)] = 1
+    x, m = pad_batch(seqs, pad_id)
     x, m = x.to(dev), m.to(dev)
     logits = model(input_ids=x, attention_mask=m).logits[:, :-1].float()
     lp = torch.log_softmax(logits, -1); del logits
@@ -93,7 +100,8 @@ def _batch_stats(model, seqs, pad_id, with_dist=True):
         out.append(d)
     return out
 
-def _pad_id(tokenizer):
+def padding_id(tokenizer):
+    "The tokenizer's pad id, else its end-of-text id, else 0 (padded positions are masked out anyway)."
     p = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     return 0 if p is None else p
 
@@ -114,13 +122,33 @@ def token_stats(model, # a causal LM (transformers or peft)
     with torch.no_grad():
         for b in range(0, len(seqs), batch_size):
             idx = order[b:b + batch_size]
-            for i, r in zip(idx, _batch_stats(model, [seqs[i] for i in idx], _pad_id(tokenizer), with_dist)): res[i] = r
+            for i, r in zip(idx, _batch_stats(model, [seqs[i] for i in idx], padding_id(tokenizer), with_dist)): res[i] = r
     if was_training: model.train()
     return res
 
 def token_logprobs(model, tokenizer, texts, batch_size:int=8, max_length:int|None=None)->list[np.ndarray]:
     "log p(x_i | x_<i) for every predicted token of every text (the first token is not predicted)."
     return [d['logprob'] for d in token_stats(model, tokenizer, texts, batch_size, max_length, with_dist=False)]
+
+# %% ../../nbs/10_llm.core.ipynb
+def tuning_model(model, # a causal LM
+                 method:str='lora', # 'lora' (adapters on frozen weights) or 'full' (every weight)
+                 lora:dict|None=None, # r, alpha, dropout (and optionally target_modules); needed for 'lora'
+                 copy_model:bool=True, # work on a deep copy; full fine-tuning always copies
+                ):
+    "`model` (or a deep copy) wrapped in peft LoRA adapters, or a deep copy of it for full fine-tuning."
+    import copy
+    if method not in ('lora', 'full'): raise TrustbookError(f"method must be 'lora' or 'full', got {method!r}")
+    if method == 'full' or copy_model: model = copy.deepcopy(model)
+    if method == 'full': return model
+    if not lora or not {'r', 'alpha', 'dropout'} <= set(lora):
+        raise TrustbookError(f"LoRA needs r, alpha and dropout, got {lora!r}")
+    from peft import LoraConfig, get_peft_model
+    cfg = LoraConfig(r=lora['r'], lora_alpha=lora['alpha'], lora_dropout=lora['dropout'], bias='none', task_type='CAUSAL_LM',
+                     target_modules=lora.get('target_modules'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # peft's notice that GPT-2's Conv1D needs fan_in_fan_out (it sets it)
+        return get_peft_model(model, cfg)
 
 # %% ../../nbs/10_llm.core.ipynb
 SCORES = ('perplexity', 'zlib', 'lowercase', 'min_k', 'min_k_pp')

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from ..core import TrustbookError, cache_dir, seed_everything, atomic_path
 from ..metrics import auroc, tpr_at_fpr
-from .core import membership_scores, check_scores, SCORES, encode_texts
+from .core import membership_scores, check_scores, SCORES, encode_texts, tuning_model
 from .tiny import train_causal_lm
 
 # %% auto 0
@@ -42,15 +42,7 @@ def finetune_copy(model, # the pretrained causal LM (left untouched unless `copy
     if method not in ('lora', 'full'): raise TrustbookError(f"method must be 'lora' or 'full', got {method!r}")
     if drop_last and len(texts) < batch_size: batch_size = len(texts)  # a handful of texts still make one step
     seed_everything(seed)
-    if method == 'full' or copy_model: model = copy.deepcopy(model)
-    if method == 'lora':
-        from peft import LoraConfig, get_peft_model
-        lo = {**LORA_PAPER, **(lora or {})}
-        cfg = LoraConfig(r=lo['r'], lora_alpha=lo['alpha'], lora_dropout=lo['dropout'], bias='none', task_type='CAUSAL_LM',
-                         target_modules=lo.get('target_modules'))
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # peft's notice that GPT-2's Conv1D needs fan_in_fan_out (it sets it)
-            model = get_peft_model(model, cfg)
+    model = tuning_model(model, method, {**LORA_PAPER, **(lora or {})}, copy_model)
     hist = train_causal_lm(model, tokenizer, texts, epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
                            warmup_steps=warmup_steps, weight_decay=weight_decay, drop_last=drop_last, seed=seed, desc='fine-tune')
     return model, hist

@@ -70,7 +70,7 @@ def train_causal_lm(model, # a causal LM (trained in place)
                    )->list[dict]:
     "Train `model` on `texts`; returns one record per epoch (mean training loss, plus what `stop` stored)."
     import torch
-    from trustbook.llm.core import encode_texts, _pad_id
+    from trustbook.llm.core import encode_texts, padding_id, pad_batch
     seqs = encode_texts(tokenizer, texts, max_length)
     if epochs < 1: raise TrustbookError(f"epochs must be at least 1, got {epochs}")
     if batch_size < 1: raise TrustbookError(f"batch_size must be at least 1, got {batch_size}")
@@ -81,16 +81,14 @@ def train_causal_lm(model, # a causal LM (trained in place)
     if not params: raise TrustbookError("the model has no trainable parameters")
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_lambda(s, total, warm))
-    dev, pad = next(model.parameters()).device, _pad_id(tokenizer)
+    dev, pad = next(model.parameters()).device, padding_id(tokenizer)
     g = torch.Generator().manual_seed(seed)
     hist = []; model.train()
     for ep in progress(range(epochs), desc=desc):
         perm = torch.randperm(len(seqs), generator=g).tolist(); tot, n = 0.0, 0
         for b in range(nb):
             batch = [seqs[i] for i in perm[b * batch_size:(b + 1) * batch_size]]
-            L = max(map(len, batch))
-            x = torch.full((len(batch), L), pad, dtype=torch.long); m = torch.zeros_like(x)
-            for j, s in enumerate(batch): x[j, :len(s)] = torch.tensor(s); m[j, :len(s)] = 1
+            x, m = pad_batch(batch, pad)
             y = x.masked_fill(m == 0, -100)
             loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
             loss.backward(); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)

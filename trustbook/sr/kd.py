@@ -14,8 +14,9 @@ from .data import SRPair, random_patches, psnr_y, ssim_y
 from .models import SRNet, build_sr, super_resolve, n_params
 
 # %% auto 0
-__all__ = ['KD_METHODS', 'Distiller', 'LogitsKD', 'FitNet', 'attention_map', 'AT', 'spatial_affinity', 'FAKD', 'register_kd',
-           'make_distiller', 'train_sr', 'evaluate_sr', 'teacher_key', 'cached_teacher', 'compare_methods']
+__all__ = ['KD_METHODS', 'Distiller', 'LogitsKD', 'FeatureKD', 'FitNet', 'attention_map', 'AT', 'spatial_affinity', 'FAKD',
+           'register_kd', 'make_distiller', 'train_sr', 'evaluate_sr', 'teacher_key', 'cached_teacher',
+           'compare_methods']
 
 # %% ../../nbs/50_sr.kd.ipynb
 class Distiller(nn.Module):
@@ -59,42 +60,40 @@ def _check_stages(s:SRNet, t:SRNet):
     if len(s.groups) != len(t.groups):
         raise TrustbookError(f"feature KD pairs stages: student has {len(s.groups)}, teacher {len(t.groups)}; build both with the same n_groups")
 
-class FitNet(LogitsKD):
-    name = 'fitnet'
+class FeatureKD(LogitsKD):
+    "Logits KD plus a per-stage feature term, averaged over the paired stages; subclasses define `feature_loss`."
     def __init__(self, student, teacher, w_kd=1.0, w_feat=1.0):
         super().__init__(student, teacher, w_kd, w_feat); _check_stages(student, teacher)
-        self.adapters = nn.ModuleList(nn.Conv2d(student.n_feats, teacher.n_feats, 1) for _ in student.groups)
+    def feature_loss(self, i:int, f, g): raise NotImplementedError
     def extra_loss(self, lr, hr, out, fs):
         d = super().extra_loss(lr, hr, out, fs)
-        d['feat'] = self.w_feat * sum(F.l1_loss(a(f), g) for a, f, g in zip(self.adapters, fs, self._t_feats)) / len(fs)
+        d['feat'] = self.w_feat * sum(self.feature_loss(i, f, g) for i, (f, g) in enumerate(zip(fs, self._t_feats))) / len(fs)
         return d
+
+class FitNet(FeatureKD):
+    name = 'fitnet'
+    def __init__(self, student, teacher, w_kd=1.0, w_feat=1.0):
+        super().__init__(student, teacher, w_kd, w_feat)
+        self.adapters = nn.ModuleList(nn.Conv2d(student.n_feats, teacher.n_feats, 1) for _ in student.groups)
+    def feature_loss(self, i, f, g): return F.l1_loss(self.adapters[i](f), g)
 
 def attention_map(f:torch.Tensor)->torch.Tensor:
     "AT's spatial attention: channel-summed squares, flattened and L2-normalised per sample."
     return F.normalize(f.pow(2).sum(1).flatten(1), dim=1)
 
-class AT(LogitsKD):
+class AT(FeatureKD):
     name = 'at'
-    def __init__(self, student, teacher, w_kd=1.0, w_feat=1000.0):
-        super().__init__(student, teacher, w_kd, w_feat); _check_stages(student, teacher)
-    def extra_loss(self, lr, hr, out, fs):
-        d = super().extra_loss(lr, hr, out, fs)
-        d['feat'] = self.w_feat * sum((attention_map(f) - attention_map(g)).pow(2).mean() for f, g in zip(fs, self._t_feats)) / len(fs)
-        return d
+    def __init__(self, student, teacher, w_kd=1.0, w_feat=1000.0): super().__init__(student, teacher, w_kd, w_feat)
+    def feature_loss(self, i, f, g): return (attention_map(f) - attention_map(g)).pow(2).mean()
 
 def spatial_affinity(f:torch.Tensor)->torch.Tensor:
     "FAKD's affinity: cosine similarity between every pair of positions, (N, HW, HW)."
     z = F.normalize(f.flatten(2), dim=1)
     return z.transpose(1, 2) @ z
 
-class FAKD(LogitsKD):
+class FAKD(FeatureKD):
     name = 'fakd'
-    def __init__(self, student, teacher, w_kd=1.0, w_feat=1.0):
-        super().__init__(student, teacher, w_kd, w_feat); _check_stages(student, teacher)
-    def extra_loss(self, lr, hr, out, fs):
-        d = super().extra_loss(lr, hr, out, fs)
-        d['feat'] = self.w_feat * sum(F.l1_loss(spatial_affinity(f), spatial_affinity(g)) for f, g in zip(fs, self._t_feats)) / len(fs)
-        return d
+    def feature_loss(self, i, f, g): return F.l1_loss(spatial_affinity(f), spatial_affinity(g))
 
 KD_METHODS = {c.name: c for c in (Distiller, LogitsKD, FitNet, AT, FAKD)}
 
