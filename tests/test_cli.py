@@ -99,6 +99,61 @@ def test_killed_run_leaves_no_results_and_is_redone(toy_project):
     assert r.returncode == 0 and '1 ran' in r.stdout and (out/'results.json').exists()
 
 
+def _kill_when_checkpointed(env, out, *params):
+    "Start a smoke run of toy_main, kill it (SIGKILL, whole process group) once its training loop has checkpointed."
+    e = dict(os.environ, **env, TRUSTBOOK_CHECKPOINT_EVERY='0')
+    p = subprocess.Popen([sys.executable, '-m', 'trustbook', 'reproduce', 'toy_main', '--scale', 'smoke', *params],
+                         env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    t0 = time.time()
+    while not list((out/'checkpoints').glob('toy-*.pt')) and time.time() - t0 < 120: time.sleep(0.2)
+    time.sleep(1.5)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    assert list((out/'checkpoints').glob('toy-*.pt')) and not (out/'results.json').exists()
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(toy_project, tmp_path):
+    "A run killed mid-training resumes from its checkpoint and ends with the weights of a run never killed."
+    proj, runs, env = toy_project
+    out = runs/'toy'/'toy_main'/'smoke'
+    ref = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', '-p', 'train_steps=25', env=dict(env, TRUSTBOOK_RUNS=str(tmp_path/'ref')))
+    assert ref.returncode == 0, ref.stderr
+    want = json.loads((tmp_path/'ref'/'toy'/'toy_main'/'smoke'/'results.json').read_text())['metrics']['trained']
+    assert want['resumed_from'] == 0
+    slow = ('-p', 'train_steps=25', '-p', 'step_sleep=0.3')
+    # a checkpoint of other inputs is discarded, not resumed
+    _kill_when_checkpointed(env, out, *slow)
+    r = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', *slow, '-p', 'shift=0.7', env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out/'results.json').read_text())['metrics']['trained']['resumed_from'] == 0
+    # the same inputs resume where the killed run stopped
+    _kill_when_checkpointed(env, out, *slow)
+    r = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', *slow, env=env)
+    assert r.returncode == 0, r.stderr
+    got = json.loads((out/'results.json').read_text())['metrics']['trained']
+    assert 0 < got['resumed_from'] < 25 and got['weight'] == want['weight'], got
+    assert not (out/'checkpoints').exists()  # a finished run keeps its results, not its weights
+
+
+def test_slurm_executor_through_submitit(toy_project, tmp_path, monkeypatch):
+    "`--executor slurm` submits each run as a submitit job; submitit's local cluster runs the same code path here."
+    pytest.importorskip('submitit', reason='submitit is part of the dev install (bash install.sh --dev)')
+    import shutil
+    from trustbook.repro import reproduce_with_executor
+    proj, runs, env = toy_project
+    local = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', env=env)
+    assert local.returncode == 0, local.stderr
+    for k, v in env.items(): monkeypatch.setenv(k, v)
+    sub_runs = tmp_path/'runs_submitit'; monkeypatch.setenv('TRUSTBOOK_RUNS', str(sub_runs))
+    outs = reproduce_with_executor('slurm', ['toy_main'], 'smoke', cluster='local')
+    assert [o.status for o in outs] == ['ran'], outs
+    a = json.loads((runs/'toy'/'toy_main'/'smoke'/'results.json').read_text())
+    b = json.loads((sub_runs/'toy'/'toy_main'/'smoke'/'results.json').read_text())
+    for k in ('metrics', 'claims', 'tables', 'inputs_hash'): assert a[k] == b[k], k
+    if shutil.which('sbatch') is None:  # no Slurm on this machine: the CLI says so instead of silently running locally
+        r = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', '--executor', 'slurm', env=env)
+        assert r.returncode == 2 and 'sbatch' in r.stderr, r.stderr
+
+
 def test_dry_run_and_jobs(toy_project):
     proj, runs, env = toy_project
     r = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', '--dry-run', env=env)

@@ -37,7 +37,8 @@ def _cmd_reproduce(a):
     if a.download: import os; os.environ['TRUSTBOOK_DOWNLOAD'] = '1'
     if a.executor != 'local':
         from trustbook.repro import reproduce_with_executor
-        outcomes = reproduce_with_executor(a.executor, a.names, a.scale, a.seed, parse_overrides(a.param), a.force, a.dry_run, a.address)
+        outcomes = reproduce_with_executor(a.executor, a.names, a.scale, a.seed, parse_overrides(a.param), a.force, a.dry_run,
+                                           a.address, a.partition)
     else:
         outcomes = reproduce(a.names, a.scale, a.seed, parse_overrides(a.param), a.force, a.jobs, a.dry_run)
     if a.report and not a.dry_run and a.scale != 'smoke': report()
@@ -87,6 +88,7 @@ def make_parser()->argparse.ArgumentParser:
     r.add_argument('--download', action='store_true', help='allow downloading datasets that are not on disk')
     r.add_argument('--executor', default='local', choices=('local', 'ray', 'slurm'), help='where runs execute')
     r.add_argument('--address', default=None, help='Ray cluster address (with --executor ray)')
+    r.add_argument('--partition', default=None, help='Slurm partition (with --executor slurm)')
     r.add_argument('--no-report', dest='report', action='store_false', help='do not refresh figures/RESULTS.md afterwards')
     r.set_defaults(func=_cmd_reproduce)
     rp = sub.add_parser('report', help='render figures/RESULTS.md and the figures from every results.json')

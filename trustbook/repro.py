@@ -271,6 +271,10 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
         except ValueError: pass
     out.mkdir(parents=True, exist_ok=True)
     for stale in (res, out/'notebook_results.json'): stale.unlink(missing_ok=True)
+    # a killed run left checkpoints its rerun resumes from, but only if the run's inputs are still the same
+    ckpts = out/'checkpoints'; stamp = ckpts/'inputs_hash'
+    if ckpts.exists() and (not stamp.exists() or stamp.read_text() != key): shutil.rmtree(ckpts)
+    ckpts.mkdir(exist_ok=True); stamp.write_text(key)
     params['out_dir'] = str(out.resolve())
     nb_out, log = out/'out.ipynb', out/'run.log'
     t0 = time.time()
@@ -291,7 +295,7 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
                    wall_time_s=round(wall, 2), python=platform.python_version(),
                    finished_at=time.strftime('%Y-%m-%dT%H:%M:%S%z'))
     write_json(results, res)
-    nr.unlink()
+    nr.unlink(); shutil.rmtree(ckpts, ignore_errors=True)  # the results are safe: the checkpoints are only weight
     return RunOutcome(exp.name, exp.paper, scale, 'ran', out, wall)
 
 # %% ../nbs/03_repro.ipynb
@@ -338,9 +342,14 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
 def prepare_run(out_dir:str|None, # the runner's out_dir parameter; None when a reader runs the notebook by hand
                 name:str, # the experiment's name
                )->Path:
-    "The folder this run writes into (created)."
+    "The folder this run writes into (created); in a runner's run, training loops checkpoint into its `checkpoints/`."
+    from trustbook.train import set_run_checkpoints
     out = Path(out_dir) if out_dir else runs_dir()/'interactive'/name
     out.mkdir(parents=True, exist_ok=True)
+    every = os.environ.get('TRUSTBOOK_CHECKPOINT_EVERY', '300')
+    try: every = float(every)
+    except ValueError: raise TrustbookError(f"TRUSTBOOK_CHECKPOINT_EVERY must be a number of seconds, got {every!r}") from None
+    set_run_checkpoints(out/'checkpoints' if out_dir else None, every_s=every)
     return out
 
 def save_figure(fig, out:Path, name:str, dpi:int=120)->Path:
@@ -504,8 +513,12 @@ def update_front_page(root:Path, table_md:str)->None:
     with atomic_path(Path(root)/'README.md') as tmp: Path(tmp).write_text(render_readme(nbp))
 
 # %% ../nbs/03_repro.ipynb
-def reproduce_with_executor(executor:str, names=None, scale='cpu', seed=0, overrides=None, force=False, dry_run=False, address=None):
-    "Run the selected experiments as tasks of `executor` ('ray' or 'slurm')."
+def reproduce_with_executor(executor:str, names=None, scale='cpu', seed=0, overrides=None, force=False, dry_run=False,
+                            address=None, # Ray: a running cluster's address (None: start Ray on this machine)
+                            partition:str|None=None, # Slurm: the partition to submit to (None: the cluster's default)
+                            cluster:str|None=None, # submitit's cluster: None detects Slurm; 'local' runs the jobs here (tests)
+                           ):
+    "Run the selected experiments as tasks of `executor` ('ray' or 'slurm'), each run one task with its own GPU at `paper` scale."
     import importlib.util
     pkg = {'ray': 'ray', 'slurm': 'submitit'}.get(executor)
     if pkg is None: raise TrustbookError(f"unknown executor {executor!r}; choose local, ray or slurm")
@@ -527,8 +540,12 @@ def reproduce_with_executor(executor:str, names=None, scale='cpu', seed=0, overr
         outcomes = ray.get([task.remote(e, scale, seed, overrides, force) for e in exps])
     else:
         import submitit
-        ex = submitit.AutoExecutor(folder=str(runs_dir()/'_slurm'))
-        ex.update_parameters(gpus_per_node=1 if scale == 'paper' else 0, timeout_min=24*60)
+        if cluster is None and shutil.which('sbatch') is None:
+            raise TrustbookError("--executor slurm needs a Slurm cluster, but `sbatch` is not on PATH here; "
+                                 "run from a Slurm login node, or use --executor local or ray")
+        ex = submitit.AutoExecutor(folder=str(runs_dir()/'_slurm'), cluster=cluster)
+        ex.update_parameters(gpus_per_node=1 if scale == 'paper' else 0, timeout_min=24*60, name='trustbook')
+        if partition: ex.update_parameters(slurm_partition=partition)
         jobs = [ex.submit(run_experiment, e, scale, seed, overrides, force) for e in exps]
         outcomes = [j.result() for j in jobs]
     for o in outcomes:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError, seed_everything, get_device
+from ..train import loop_checkpointer, autocast
 
 # %% auto 0
 __all__ = ['check_xy', 'SmallCNN', 'MLP', 'make_classifier', 'train_classifier', 'finetune', 'predict_logits', 'predict_proba',
@@ -109,6 +110,7 @@ def train_classifier(model:nn.Module, # classifier: x -> logits
                      seed:int=0, # seeds shuffling (and dropout)
                      device=None, # torch device; default `get_device()`
                      train_mode:bool=True, # False keeps BatchNorm statistics frozen (e.g. fine-tuning a few samples)
+                     checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
                     )->nn.Module:
     "Train `model` in place on `(X, y)` with a seeded mini-batch loop; returns the model (in eval mode)."
     X, y = check_xy(X, y)
@@ -127,17 +129,23 @@ def train_classifier(model:nn.Module, # classifier: x -> logits
     Xd, yd = X.to(device), torch.as_tensor(y).to(device)
     w = None if sample_weight is None else torch.as_tensor(np.asarray(sample_weight), dtype=torch.float32).to(device)
     if w is not None and len(w) != len(yd): raise TrustbookError(f"sample_weight has {len(w)} entries for {len(yd)} samples")
-    for ep in range(epochs):
+    ck = loop_checkpointer(checkpoint, 'classifier', dict(model=model, opt=opt, sched=sched, gen=g),
+                           key=dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, weight_decay=weight_decay,
+                                    milestones=ms, train_mode=train_mode, seed=seed), data=(X, y, sample_weight),
+                           callbacks=on_batch is not None or on_epoch is not None or loss_fn is not None)
+    for ep in range(ck.resume(), epochs):
         model.train(train_mode)
         for idx in _batches(len(yd), batch_size, g, True):
             idx_d = idx.to(device)
-            logits = model(Xd[idx_d])
+            with autocast(device): logits = model(Xd[idx_d])
             per = loss_fn(logits, yd[idx_d], idx) if loss_fn else F.cross_entropy(logits, yd[idx_d], reduction='none')
             loss = (per * w[idx_d]).sum() / w[idx_d].sum().clamp_min(1e-12) if w is not None else per.mean()
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             if on_batch: on_batch(ep, idx, logits.detach(), yd[idx_d])
         sched.step()
         if on_epoch: on_epoch(ep, model)
+        ck.step(ep + 1)
+    ck.finish(epochs)
     return model.eval()
 
 # %% ../../nbs/30_curation.core.ipynb

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from torch import nn
 from ..core import TrustbookError, seed_everything, progress, cache_dir, atomic_path
+from ..train import loop_checkpointer, autocast
 from ..data import DataFormatError, DatasetSpec, RemoteFile, register_dataset, dataset_file
 from .lc import masking_fractions, prunable_weights, flexrand_select, topk_select
 from .core import stratified_subset
@@ -252,6 +253,7 @@ def instruction_finetune(model, # a causal LM
                          seed:int=0, # LoRA initialisation and batch order
                          copy_model:bool=True, # tune a deep copy (False: wrap `model` itself)
                          gradient_checkpointing:bool=False, # trade compute for memory (7B models)
+                         checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
                         ):
     "The tuned model and one record per epoch (mean response-token loss)."
     from trustbook.llm.fsd import LORA_PAPER
@@ -268,19 +270,25 @@ def instruction_finetune(model, # a causal LM
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_lambda(s, total, warm))
     dev, pad = next(model.parameters()).device, padding_id(tokenizer)
-    g = torch.Generator().manual_seed(seed); hist = []; model.train()
-    for ep in range(epochs):
+    g = torch.Generator().manual_seed(seed)
+    ck = loop_checkpointer(checkpoint, 'instruct', dict(model=model, opt=opt, sched=sched, gen=g),
+                           data=enc, key=dict(method=method, lora=lora, lr=lr, epochs=epochs, batch_size=batch_size,
+                                    grad_accum=grad_accum, warmup_steps=warmup_steps, weight_decay=weight_decay,
+                                    max_length=max_length, template=str(template), seed=seed))
+    start = ck.resume(); hist = ck.extra.get('hist', []); model.train()
+    for ep in range(start, epochs):
         perm = torch.randperm(len(enc), generator=g).tolist(); tot, ntok = 0.0, 0
         for b in range(nb):
             batch = [enc[i] for i in perm[b * batch_size:(b + 1) * batch_size]]
             x, m = pad_batch([s for s, _ in batch], pad); y = x.masked_fill(m == 0, -100)
             for j, (_, n_p) in enumerate(batch): y[j, :n_p] = -100
-            loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
+            with autocast(dev): loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
             (loss / grad_accum).backward()
             n_resp = int((y[:, 1:] != -100).sum()); tot += loss.item() * n_resp; ntok += n_resp
             if (b + 1) % grad_accum == 0 or b == nb - 1:
                 opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-        hist.append(dict(epoch=ep + 1, train_loss=tot / max(ntok, 1)))
+        hist.append(dict(epoch=ep + 1, train_loss=tot / max(ntok, 1))); ck.step(ep + 1, hist=hist)
+    ck.finish(epochs, hist=hist)
     if gradient_checkpointing: model.gradient_checkpointing_disable()
     model.eval()
     return model, hist

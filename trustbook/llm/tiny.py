@@ -67,10 +67,12 @@ def train_causal_lm(model, # a causal LM (trained in place)
                     seed:int=0, # order of the batches
                     stop=None, # `stop(epoch, model) -> bool`, called after each epoch
                     desc:str='train', # progress-bar label
+                    checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
                    )->list[dict]:
     "Train `model` on `texts`; returns one record per epoch (mean training loss, plus what `stop` stored)."
     import torch
     from trustbook.llm.core import encode_texts, padding_id, pad_batch
+    from trustbook.train import loop_checkpointer, autocast
     seqs = encode_texts(tokenizer, texts, max_length)
     if epochs < 1: raise TrustbookError(f"epochs must be at least 1, got {epochs}")
     if batch_size < 1: raise TrustbookError(f"batch_size must be at least 1, got {batch_size}")
@@ -83,14 +85,18 @@ def train_causal_lm(model, # a causal LM (trained in place)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_lambda(s, total, warm))
     dev, pad = next(model.parameters()).device, padding_id(tokenizer)
     g = torch.Generator().manual_seed(seed)
-    hist = []; model.train()
-    for ep in progress(range(epochs), desc=desc):
+    ck = loop_checkpointer(checkpoint, 'causal_lm', dict(model=model, opt=opt, sched=sched, gen=g),
+                           data=seqs, key=dict(epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
+                                    warmup_steps=warmup_steps, weight_decay=weight_decay, drop_last=drop_last, seed=seed),
+                           callbacks=stop is not None)
+    start = ck.resume(); hist = ck.extra.get('hist', []); model.train()
+    for ep in progress(range(start, epochs), desc=desc):
         perm = torch.randperm(len(seqs), generator=g).tolist(); tot, n = 0.0, 0
         for b in range(nb):
             batch = [seqs[i] for i in perm[b * batch_size:(b + 1) * batch_size]]
             x, m = pad_batch(batch, pad)
             y = x.masked_fill(m == 0, -100)
-            loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
+            with autocast(dev): loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
             loss.backward(); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             tot += loss.item() * len(batch); n += len(batch)
         rec = dict(epoch=ep + 1, train_loss=tot / n)
@@ -98,6 +104,8 @@ def train_causal_lm(model, # a causal LM (trained in place)
         if stop is not None:
             model.eval(); done = stop(ep + 1, model, rec); model.train()
             if done: break
+        ck.step(ep + 1, hist=hist)
+    if stop is None: ck.finish(epochs, hist=hist)
     model.eval()
     return hist
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import TrustbookError, seed_everything
+from ..train import loop_checkpointer
 from ..metrics import auroc, attack_advantage, tpr_at_fpr
 
 # %% auto 0
@@ -141,6 +142,7 @@ def train_classifier(model:nn.Module, # the model, trained in place
                      penalty=None, # extra regulariser: a callable model -> scalar tensor, added to the loss
                      on_epoch=None, # called as on_epoch(model, epoch) at the start of every epoch
                      seed:int=0, # seed of the batch order
+                     checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
                     )->dict:
     "Train `model` on `(X, y)` with the chosen defences; returns a small history (epochs run, last loss)."
     check_trainable(model)
@@ -151,7 +153,14 @@ def train_classifier(model:nn.Module, # the model, trained in place
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr) if optimizer == 'adam' else torch.optim.SGD(params, lr=lr, momentum=0.9)
     g = torch.Generator().manual_seed(seed); step = 0; best = (math.inf, None, 0); last = math.nan
-    for ep in range(epochs):
+    ck = loop_checkpointer(checkpoint, 'classifier', dict(model=model, opt=opt, gen=g),
+                           data=(X, y, X_val, y_val), key=dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, l1=l1, l2=l2,
+                                    label_smoothing=label_smoothing, relax_alpha=relax_alpha, patience=patience, seed=seed),
+                           callbacks=on_epoch is not None or penalty is not None)
+    start = ck.resume(); ep = start - 1
+    if start: step, best, last, stopped = ck.extra['step'], ck.extra['best'], ck.extra['last'], ck.extra['stopped']
+    else: stopped = False
+    for ep in range(start, epochs if not stopped else start):
         if on_epoch is not None: on_epoch(model, ep)
         model.train()
         for b in torch.randperm(len(X), generator=g).split(batch_size):
@@ -165,7 +174,10 @@ def train_classifier(model:nn.Module, # the model, trained in place
         if patience is not None:
             vl = F.cross_entropy(predict_logits(model, X_val, as_numpy=False), as_tensors(X_val, y_val)[1]).item()
             if vl < best[0]: best = (vl, copy.deepcopy(model.state_dict()), ep)
-            elif ep - best[2] >= patience: break
+            elif ep - best[2] >= patience: stopped = True
+        ck.step(ep + 1, step=step, best=best, last=last, stopped=stopped)
+        if stopped: break
+    ck.finish(ep + 1, step=step, best=best, last=last, stopped=True)
     if patience is not None and best[1] is not None: model.load_state_dict(best[1])
     model.eval()
     return dict(epochs=ep + 1, loss=last, best_epoch=best[2] if patience is not None else None)

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 from ..core import TrustbookError, seed_everything, progress, get_device
+from ..train import loop_checkpointer
 from ..data import DatasetSpec, RemoteFile, register_dataset, package_file, DataFormatError, dataset_dir
 
 # %% auto 0
@@ -404,7 +405,9 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1: raise TrustbookError("epochs and batch_size must be >= 1")
         return self
 
-def train(model:MF, data:RecData, cfg:TrainConfig, seed:int=0, show:bool=False)->dict:
+def train(model:MF, data:RecData, cfg:TrainConfig, seed:int=0, show:bool=False,
+          checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
+         )->dict:
     "Train `model` on `data`; returns final test metrics, per-epoch history and (with hidden positives) false-negative logs."
     cfg.check(); seed_everything(seed)
     rng = np.random.default_rng(seed)
@@ -414,8 +417,10 @@ def train(model:MF, data:RecData, cfg:TrainConfig, seed:int=0, show:bool=False)-
     users, items = data.train_pairs()
     dev = next(model.parameters()).device
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    hist = []
-    for ep in progress(range(1, cfg.epochs + 1), desc=f'{cfg.sampler}-{cfg.loss}', disable=not show):
+    ck = loop_checkpointer(checkpoint, 'recsys', dict(model=model, opt=opt, rng=rng),
+                           key=dict(cfg=vars(cfg), seed=seed), data=(data.train, data.test, data.hidden))
+    start = ck.resume(); hist = ck.extra.get('hist', [])
+    for ep in progress(range(start + 1, cfg.epochs + 1), desc=f'{cfg.sampler}-{cfg.loss}', disable=not show):
         model.train(); perm = rng.permutation(len(users)); tot = 0.0
         fn_n = fn_w = ot_w = 0.0; ot_n = 0
         for s in range(0, len(perm), cfg.batch_size):
@@ -439,7 +444,8 @@ def train(model:MF, data:RecData, cfg:TrainConfig, seed:int=0, show:bool=False)-
                        fn_mean_weight=fn_w / max(fn_n, 1), other_mean_weight=ot_w / max(ot_n, 1))
         if cfg.eval_every and (ep % cfg.eval_every == 0 or ep == cfg.epochs):
             model.eval(); rec.update(full_ranking_metrics(model, data, cfg.ks))
-        hist.append(rec)
+        hist.append(rec); ck.step(ep, hist=hist)
+    ck.finish(cfg.epochs, hist=hist)
     model.eval()
     final = full_ranking_metrics(model, data, cfg.ks)
     return dict(final=final, history=pd.DataFrame(hist))

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError, cache_dir, atomic_path, seed_everything, progress
+from ..train import loop_checkpointer, autocast, channels_last
 from .data import SRPair, random_patches, psnr_y, ssim_y
 from .models import SRNet, build_sr, super_resolve, n_params
 
@@ -44,7 +45,7 @@ class Distiller(nn.Module):
     def extra_loss(self, lr, hr, out, fs)->dict: return {}
     def step(self, lr, hr, opt)->dict:
         "One optimisation step; returns the loss terms as floats."
-        d = self.losses(lr, hr)
+        with autocast(lr.device): d = self.losses(lr, hr)
         opt.zero_grad(set_to_none=True); sum(d.values()).backward(); opt.step()
         return {k: float(v.detach()) for k, v in d.items()}
 
@@ -116,6 +117,7 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
              seed:int=0, # seeds the patch sampler and the weights' noise
              cpu_budget:float|None=None, # stop after this many CPU seconds (equal-compute comparisons)
              desc:str|None=None, # progress-bar label
+             checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
             )->dict:
     "Train in place (on the device of the student's weights); returns the history (loss per step, iterations, CPU seconds)."
     if iters < 1: raise TrustbookError(f"iters must be at least 1, got {iters}")
@@ -124,12 +126,23 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
     params = [p for p in distiller.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.99))
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [iters // 2, 3 * iters // 4], 0.5)
-    distiller.train(); t0 = time.process_time(); hist = []
-    for i in progress(range(iters), desc=desc or distiller.name):
+    # tensor cores prefer channels-last convolutions; on the CPU the layout stays as it is (same numbers)
+    fmt = torch.channels_last if channels_last(dev) else torch.contiguous_format
+    if fmt is torch.channels_last: distiller.to(memory_format=fmt)
+    ck = loop_checkpointer(checkpoint, 'sr', dict(model=distiller, opt=opt, sched=sched, rng=rng),
+                           key=dict(method=distiller.name, iters=iters, batch=batch, patch=patch, lr=lr, seed=seed,
+                                    cpu_budget=cpu_budget), data=pairs)
+    start = ck.resume(); hist = ck.extra.get('hist', []); used = ck.extra.get('cpu_s', 0.0)
+    distiller.train(); t0 = time.process_time() - used
+    stopped = ck.extra.get('stopped', False)
+    for i in progress(range(start, iters if not stopped else start), desc=desc or distiller.name):
         lr_b, hr_b = random_patches(pairs, batch, patch, rng)
-        if dev.type != 'cpu': lr_b, hr_b = lr_b.to(dev, non_blocking=True), hr_b.to(dev, non_blocking=True)
+        if dev.type != 'cpu': lr_b, hr_b = (t.to(dev, non_blocking=True, memory_format=fmt) for t in (lr_b, hr_b))
         hist.append(distiller.step(lr_b, hr_b, opt)); sched.step()
-        if cpu_budget is not None and time.process_time() - t0 >= cpu_budget: break
+        stopped = cpu_budget is not None and time.process_time() - t0 >= cpu_budget
+        ck.step(i + 1, hist=hist, cpu_s=time.process_time() - t0, stopped=stopped)
+        if stopped: break
+    ck.finish(len(hist), hist=hist, cpu_s=time.process_time() - t0, stopped=True)
     return dict(losses=hist, iters=len(hist), cpu_s=time.process_time() - t0)
 
 def evaluate_sr(model:torch.nn.Module, # an `SRNet` or `Bicubic`
