@@ -111,3 +111,15 @@ def test_lora_checkpoint_keeps_only_what_trains(tmp_path):
     Checkpointer(tmp_path/'c.pt', dict(model=m)).save(1)
     saved = torch.load(tmp_path/'c.pt', weights_only=False)['objs']['model'][1]
     assert saved and all('lora_' in k for k in saved), sorted(saved)[:5]
+
+
+def test_same_weights_other_architecture_never_share_a_checkpoint(tmp_path):
+    "An MF and a LightGCN start from the same embeddings: each must get its own checkpoint, not the other's."
+    from trustbook.recsys.core import planted_lowrank, TrainConfig, fit
+    d = planted_lowrank(30, 40, per_user=6, seed=0); cfg = TrainConfig(epochs=2, batch_size=64, ks=(5,))
+    set_run_checkpoints(None); want = fit(d, 'lightgcn', cfg, seed=1, dim=8, n_layers=2)['final']
+    set_run_checkpoints(tmp_path, every_s=0)
+    try:
+        fit(d, 'mf', cfg, seed=1, dim=8); got = fit(d, 'lightgcn', cfg, seed=1, dim=8, n_layers=2)['final']
+    finally: set_run_checkpoints(None)
+    assert got == want and len(list(tmp_path.glob('*.pt'))) == 2

@@ -109,6 +109,11 @@ def fingerprint(*objs)->str:
     h = hashlib.blake2b(digest_size=16)
     def feed(o):
         if isinstance(o, torch.nn.Module):
+            # the architecture too: two models with the same weights (an MF and a LightGCN over it) train differently
+            plain = lambda v: isinstance(v, (int, float, str, bool)) or torch.is_tensor(v) or (
+                isinstance(v, tuple) and all(isinstance(x, (int, float, str, bool)) for x in v))
+            feed([(n, type(s).__qualname__, {k: v for k, v in vars(s).items() if not k.startswith('_') and plain(v)})
+                  for n, s in o.named_modules()])
             sd = o.state_dict(); keep = set(_module_state_names(o))
             feed(sorted((k, tuple(v.shape), str(v.dtype)) for k, v in sd.items()))
             for k in sorted(keep & set(sd)): feed(sd[k])
