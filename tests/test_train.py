@@ -1,6 +1,5 @@
 "Every trustbook training loop resumes exactly: a loop killed right after a checkpoint ends with the same bits as one never killed."
 import numpy as np, pytest, torch
-import trustbook.train as T
 from trustbook.train import set_run_checkpoints, Checkpointer
 
 

@@ -274,7 +274,7 @@ def instruction_finetune(model, # a causal LM
     ck = loop_checkpointer(checkpoint, 'instruct', dict(model=model, opt=opt, sched=sched, gen=g),
                            data=enc, key=dict(method=method, lora=lora, lr=lr, epochs=epochs, batch_size=batch_size,
                                     grad_accum=grad_accum, warmup_steps=warmup_steps, weight_decay=weight_decay,
-                                    max_length=max_length, template=str(template), seed=seed))
+                                    seed=seed))  # template and max_length are already in `enc`
     start = ck.resume(); hist = ck.extra.get('hist', []); model.train()
     for ep in range(start, epochs):
         perm = torch.randperm(len(enc), generator=g).tolist(); tot, ntok = 0.0, 0
