@@ -10,7 +10,8 @@ import numpy as np
 from .core import TrustbookError, atomic_path
 
 # %% auto 0
-__all__ = ['Checkpointer', 'fingerprint', 'set_run_checkpoints', 'loop_checkpointer', 'autocast', 'channels_last']
+__all__ = ['Checkpointer', 'fingerprint', 'set_run_checkpoints', 'loop_checkpointer', 'autocast', 'channels_last', 'rank_world',
+           'shard']
 
 # %% ../nbs/09_train.ipynb
 def _module_state_names(m):
@@ -56,8 +57,9 @@ class Checkpointer:
                  objs:dict, # name -> model, optimiser, scheduler, torch.Generator, numpy Generator (or anything with state_dict)
                  key=None, # JSON-able description of the loop's set-up; a checkpoint with another key is not resumed
                  every_s:float=300.0, # save at most this often, in seconds (0: at every `step`)
+                 writer:bool=True, # False: resume only, never write (a data-parallel process other than the main one)
                 ):
-        self.path = Path(path) if path is not None else None
+        self.path, self.writer = (Path(path) if path is not None else None), writer
         self.objs, self.every_s = dict(objs), float(every_s)
         self.key = json.dumps(key, sort_keys=True, default=str)
         self.extra, self.resumed_from, self.saves = {}, 0, 0
@@ -87,7 +89,7 @@ class Checkpointer:
 
     def save(self, done:int, **extra):
         "Write the checkpoint now: `done` steps finished, plus any picklable `extra` (e.g. the loss history)."
-        if not self.enabled: return
+        if not (self.enabled and self.writer): return
         import torch
         ck = dict(key=self.key, done=int(done), extra=extra, rng=_global_rng(),
                   objs={n: _state_of(o) for n, o in self.objs.items()})
@@ -164,6 +166,7 @@ def loop_checkpointer(checkpoint, # a file path; None: automatic inside a runner
                       data=None, # what the loop trains on (fingerprinted with `key`, `objs` and the global generators)
                       callbacks:bool=False, # the loop calls user code that may hold state: no automatic checkpoints
                       every_s:float|None=None, # default: the run's setting (5 min), or 5 min for an explicit path
+                      writer:bool=True, # False: resume only (data-parallel processes other than the main one)
                      )->Checkpointer:
     "The `Checkpointer` of a trustbook training loop, addressed by the fingerprint of its set-up."
     if checkpoint is False or (checkpoint is None and (_RUN['root'] is None or callbacks)): return Checkpointer(None, objs)
@@ -176,7 +179,7 @@ def loop_checkpointer(checkpoint, # a file path; None: automatic inside a runner
     if checkpoint is None:
         checkpoint = _RUN['root']/f"{name}-{fp[:20]}.pt"
         every_s = _RUN['every_s'] if every_s is None else every_s
-    return Checkpointer(checkpoint, objs, key=fp, every_s=300.0 if every_s is None else every_s)
+    return Checkpointer(checkpoint, objs, key=fp, every_s=300.0 if every_s is None else every_s, writer=writer)
 
 # %% ../nbs/09_train.ipynb
 def autocast(device, # where the forward pass runs
@@ -193,3 +196,22 @@ def channels_last(device)->bool:
     "Whether conv nets should use the channels-last layout on `device` (CUDA only)."
     import torch
     return torch.device(device).type == 'cuda'
+
+# %% ../nbs/09_train.ipynb
+def rank_world(accelerator=None, # an `accelerate.Accelerator`, or None for one process
+              )->tuple[int, int]:
+    "This process's index and the number of data-parallel processes: (0, 1) without an accelerator."
+    return (0, 1) if accelerator is None else (int(accelerator.process_index), int(accelerator.num_processes))
+
+def shard(batch, # a global batch: a list, or a tensor whose first dimension is the batch
+          accelerator=None, # an `accelerate.Accelerator`; None: the whole batch
+          even:bool=True, # require equal shares (then the mean of per-process mean losses is the global mean)
+         ):
+    "This process's share of a global batch: every `world`-th item, starting at its rank."
+    r, w = rank_world(accelerator)
+    if w == 1: return batch
+    n = len(batch)
+    if n < w or (even and n % w):
+        raise TrustbookError(f"a batch of {n} cannot be shared {'evenly ' if even else ''}by {w} processes: "
+                             f"make the batch size a multiple of {w}")
+    return batch[r::w]

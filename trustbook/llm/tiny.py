@@ -68,11 +68,13 @@ def train_causal_lm(model, # a causal LM (trained in place)
                     stop=None, # `stop(epoch, model) -> bool`, called after each epoch
                     desc:str='train', # progress-bar label
                     checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
+                    accelerator=None, # an `accelerate.Accelerator`: data parallel over its processes (`batch_size` is the global batch)
                    )->list[dict]:
     "Train `model` on `texts`; returns one record per epoch (mean training loss, plus what `stop` stored)."
     import torch
     from trustbook.llm.core import encode_texts, padding_id, pad_batch
-    from trustbook.train import loop_checkpointer, autocast
+    import torch.nn.functional as F
+    from trustbook.train import loop_checkpointer, autocast, shard, rank_world
     seqs = encode_texts(tokenizer, texts, max_length)
     if epochs < 1: raise TrustbookError(f"epochs must be at least 1, got {epochs}")
     if batch_size < 1: raise TrustbookError(f"batch_size must be at least 1, got {batch_size}")
@@ -81,14 +83,21 @@ def train_causal_lm(model, # a causal LM (trained in place)
     total = nb * epochs; warm = min(warmup_steps, total // 10)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params: raise TrustbookError("the model has no trainable parameters")
+    world = rank_world(accelerator)[1]
+    if accelerator is not None:
+        if len(seqs) - (nb - 1) * batch_size < world: raise TrustbookError(
+            f"the last batch has fewer texts than the {world} processes: pass drop_last=True or change batch_size")
+        shard(range(batch_size), accelerator, even=False); model.to(accelerator.device)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_lambda(s, total, warm))
     dev, pad = next(model.parameters()).device, padding_id(tokenizer)
+    # the scheduler stays unwrapped: accelerate would step it once per process, shortening the warm-up and decay
+    fwd, step_opt = (model, opt) if accelerator is None else accelerator.prepare(model, opt)
     g = torch.Generator().manual_seed(seed)
     ck = loop_checkpointer(checkpoint, 'causal_lm', dict(model=model, opt=opt, sched=sched, gen=g),
                            data=seqs, key=dict(epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
                                     warmup_steps=warmup_steps, weight_decay=weight_decay, drop_last=drop_last, seed=seed),
-                           callbacks=stop is not None)
+                           callbacks=stop is not None, writer=accelerator is None or accelerator.is_main_process)
     start = ck.resume(); hist = ck.extra.get('hist', []); model.train()
     for ep in progress(range(start, epochs), desc=desc):
         perm = torch.randperm(len(seqs), generator=g).tolist(); tot, n = 0.0, 0
@@ -96,8 +105,19 @@ def train_causal_lm(model, # a causal LM (trained in place)
             batch = [seqs[i] for i in perm[b * batch_size:(b + 1) * batch_size]]
             x, m = pad_batch(batch, pad)
             y = x.masked_fill(m == 0, -100)
-            with autocast(dev): loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
-            loss.backward(); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+            if accelerator is None:
+                with autocast(dev): loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
+                loss.backward()
+            else:
+                # this process's share of the global batch's token-mean loss; the gradients' mean over the
+                # processes times `world` is then the one-process gradient, whatever the shares' token counts
+                n_tok = (y[:, 1:] != -100).sum().clamp(min=1)
+                x, m, y = (shard(t, accelerator, even=False).to(dev) for t in (x, m, y))
+                with autocast(dev): logits = fwd(input_ids=x, attention_mask=m).logits
+                loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), y[:, 1:].flatten(), ignore_index=-100,
+                                       reduction='sum') / n_tok
+                accelerator.backward(loss * world); loss = accelerator.reduce(loss.detach(), 'sum')
+            step_opt.step(); sched.step(); step_opt.zero_grad(set_to_none=True)
             tot += loss.item() * len(batch); n += len(batch)
         rec = dict(epoch=ep + 1, train_loss=tot / n)
         hist.append(rec)

@@ -76,6 +76,7 @@ def zoom_out(lr:torch.Tensor, scale:int)->torch.Tensor:
 class DUKD(LogitsKD):
     "DUKD: logits KD on the original pair, then a second step on zoom-in (+ consistency) and zoom-out data."
     name = 'dukd'
+    phases = ('losses', 'upcycled_losses')        # the upcycled terms get their own optimiser update
     def __init__(self, student, teacher,
                  w_kd:float=1.0, # output-KD weight (official configs: 1.0)
                  w_rec:float=1.0, # pixel-loss weight (official: 5.0 EDSR/SwinIR, 1.0 RCAN; here 1.0 for every method)
@@ -110,11 +111,5 @@ class DUKD(LogitsKD):
             o = s(x)
             d['zoom_out'] = self.w_rec * F.l1_loss(o, lr) + self.w_kd * F.l1_loss(o, t_x)
         return d
-
-    def step(self, lr, hr, opt):
-        out = super().step(lr, hr, opt)
-        d = self.upcycled_losses(lr, hr)
-        opt.zero_grad(set_to_none=True); sum(d.values()).backward(); opt.step()
-        out.update({k: float(v.detach()) for k, v in d.items()}); return out
 
 register_kd(DUKD)

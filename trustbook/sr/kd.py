@@ -10,7 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError, cache_dir, atomic_path, seed_everything, progress
-from ..train import loop_checkpointer, autocast, channels_last
+from ..train import loop_checkpointer, autocast, channels_last, shard
 from .data import SRPair, random_patches, psnr_y, ssim_y
 from .models import SRNet, build_sr, super_resolve, n_params
 
@@ -23,6 +23,7 @@ __all__ = ['KD_METHODS', 'Distiller', 'LogitsKD', 'FeatureKD', 'FitNet', 'attent
 class Distiller(nn.Module):
     "Base class: a student trained with L1 to HR (`scratch`); subclasses add terms in `extra_loss`."
     name = 'scratch'
+    phases = ('losses',)                          # one optimiser update per phase per batch (DUKD adds a second)
     def __init__(self, student:SRNet, teacher:SRNet|None=None, w_kd:float=1.0, w_feat:float=1.0):
         super().__init__()
         self.student, self.w_kd, self.w_feat = student, w_kd, w_feat
@@ -43,11 +44,19 @@ class Distiller(nn.Module):
         d.update(self.extra_loss(lr, hr, out, fs))
         return d
     def extra_loss(self, lr, hr, out, fs)->dict: return {}
-    def step(self, lr, hr, opt)->dict:
-        "One optimisation step; returns the loss terms as floats."
-        with autocast(lr.device): d = self.losses(lr, hr)
-        opt.zero_grad(set_to_none=True); sum(d.values()).backward(); opt.step()
-        return {k: float(v.detach()) for k, v in d.items()}
+    def forward(self, lr, hr, phase:int=0)->dict:
+        "The loss terms of `phase` (a forward through the module, so a data-parallel wrapper can sync gradients)."
+        return getattr(self, self.phases[phase])(lr, hr)
+    def step(self, lr, hr, opt, forward=None, backward=None)->dict:
+        "One optimiser update per phase; returns the loss terms as floats. `forward`, `backward`: a data-parallel wrapper of this distiller and `Accelerator.backward` (see `train_sr`)."
+        forward, out = forward or self, {}
+        for phase in range(len(self.phases)):
+            with autocast(lr.device): d = forward(lr, hr, phase)
+            opt.zero_grad(set_to_none=True); loss = sum(d.values())
+            if backward is None: loss.backward()
+            else: backward(loss)
+            opt.step(); out.update({k: float(v.detach()) for k, v in d.items()})
+        return out
 
 class LogitsKD(Distiller):
     name = 'logits'
@@ -118,9 +127,14 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
              cpu_budget:float|None=None, # stop after this many CPU seconds (equal-compute comparisons)
              desc:str|None=None, # progress-bar label
              checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
+             accelerator=None, # an `accelerate.Accelerator`: data parallel over its processes (`batch` is the global batch)
             )->dict:
-    "Train in place (on the device of the student's weights); returns the history (loss per step, iterations, CPU seconds)."
+    "Train in place (on the device of the student's weights, or the accelerator's); returns the history (loss per step, iterations, CPU seconds)."
     if iters < 1: raise TrustbookError(f"iters must be at least 1, got {iters}")
+    if accelerator is not None:
+        if cpu_budget is not None: raise TrustbookError("cpu_budget counts one process's CPU seconds: train on one process (accelerator=None)")
+        shard(range(batch), accelerator)  # fail now, not at the first step, if the batch does not split evenly
+        distiller.to(accelerator.device)
     dev = next(distiller.parameters()).device
     rng = np.random.default_rng(seed); torch.manual_seed(seed)
     params = [p for p in distiller.parameters() if p.requires_grad]
@@ -129,16 +143,23 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
     # tensor cores prefer channels-last convolutions; on the CPU the layout stays as it is (same numbers)
     fmt = torch.channels_last if channels_last(dev) else torch.contiguous_format
     if fmt is torch.channels_last: distiller.to(memory_format=fmt)
+    # the scheduler stays unwrapped: accelerate would step it once per process, shortening the schedule
+    fwd, step_opt, backward = distiller, opt, None
+    if accelerator is not None: (fwd, step_opt), backward = accelerator.prepare(distiller, opt), accelerator.backward
     ck = loop_checkpointer(checkpoint, 'sr', dict(model=distiller, opt=opt, sched=sched, rng=rng),
                            key=dict(method=distiller.name, iters=iters, batch=batch, patch=patch, lr=lr, seed=seed,
-                                    cpu_budget=cpu_budget), data=pairs)
+                                    cpu_budget=cpu_budget), data=pairs,
+                           writer=accelerator is None or accelerator.is_main_process)
     start = ck.resume(); hist = ck.extra.get('hist', []); used = ck.extra.get('cpu_s', 0.0)
     distiller.train(); t0 = time.process_time() - used
     stopped = ck.extra.get('stopped', False)
     for i in progress(range(start, iters if not stopped else start), desc=desc or distiller.name):
-        lr_b, hr_b = random_patches(pairs, batch, patch, rng)
+        lr_b, hr_b = (shard(t, accelerator) for t in random_patches(pairs, batch, patch, rng))
         if dev.type != 'cpu': lr_b, hr_b = (t.to(dev, non_blocking=True, memory_format=fmt) for t in (lr_b, hr_b))
-        hist.append(distiller.step(lr_b, hr_b, opt)); sched.step()
+        d = distiller.step(lr_b, hr_b, step_opt, forward=fwd, backward=backward)
+        if accelerator is not None:  # log the global batch's losses: the mean of the equal shares' means
+            d = dict(zip(d, accelerator.reduce(torch.tensor(list(d.values()), device=dev), 'mean').tolist()))
+        hist.append(d); sched.step()
         stopped = cpu_budget is not None and time.process_time() - t0 >= cpu_budget
         ck.step(i + 1, hist=hist, cpu_s=time.process_time() - t0, stopped=stopped)
         if stopped: break
