@@ -17,6 +17,18 @@ def test_registry_is_valid():
         assert {'smoke', 'cpu'} <= set(e.scales), f"{e.name}: needs smoke and cpu scales"
 
 
+def test_papermill_reads_every_parameter():
+    "papermill's own parser must see each parameter (a comment holding '=' once hid one: 'Passed unknown parameter')."
+    import logging, nbformat
+    from papermill.translators import PythonTranslator
+    logging.getLogger('papermill').setLevel(logging.CRITICAL)
+    for e in EXPS:
+        cell = next(c for c in nbformat.read(str(e.notebook), as_version=4).cells if 'parameters' in c.metadata.get('tags', []))
+        seen = {p.name for p in PythonTranslator.inspect(cell)}
+        hidden = set(notebook_parameters(e.notebook)) - seen
+        assert not hidden, f"{e.notebook}: papermill cannot parse the lines of {sorted(hidden)} (reword their comments)"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('exp', [e.name for e in EXPS])
 def test_experiment_smoke(exp, tmp_path):
