@@ -60,6 +60,7 @@ def test_failing_notebook_reported_others_run(toy_project):
     (['reproduce', 'toy_main', '--scale', 'smoke', '-p', 'n=abc'], "must be an integer"),
     (['reproduce', 'toy_main', '--scale', 'smoke', '-p', 'shift=[1]'], "must be a number"),
     (['reproduce', 'toy_main', '--scale', 'paper'], "has no 'paper' scale"),
+    (['reproduce', 'toy_main', '--scale', 'smoke', '--processes', '0'], "must be at least 1"),
     (['list', 'no_such_paper'], 'unknown paper or experiment'),
 ])
 def test_bad_input_exit_2_nothing_written(toy_project, args, msg):
@@ -176,6 +177,30 @@ def test_corrupt_cached_file_exit_2(tmp_path):
         DATASETS.pop('toyset', None)
         if old is None: os.environ.pop('TRUSTBOOK_HOME')
         else: os.environ['TRUSTBOOK_HOME'] = old
+
+
+def test_processes_share_a_run_like_torchrun(toy_project, tmp_path):
+    "`--processes 2`: two gloo processes run the notebook and share each batch; rank 0 records what one process computes."
+    proj, runs, env = toy_project
+    train = ('-p', 'train_steps=20')
+    one = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', *train, env=dict(env, TRUSTBOOK_RUNS=str(tmp_path/'one')))
+    assert one.returncode == 0, one.stdout + one.stderr
+    two = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', *train, '--processes', '2', env=env)
+    assert two.returncode == 0, two.stdout + two.stderr
+    out = runs/'toy'/'toy_main'/'smoke'
+    a = json.loads((tmp_path/'one'/'toy'/'toy_main'/'smoke'/'results.json').read_text())
+    b = json.loads((out/'results.json').read_text())
+    assert (a['processes'], b['processes']) == (1, 2) and b['metrics']['trained']['processes'] == 2
+    wa, wb = a['metrics']['trained']['weight'][0], b['metrics']['trained']['weight'][0]
+    assert max(abs(x - y) for x, y in zip(wa, wb)) < 1e-5, (wa, wb)
+    assert a['metrics']['method'] == b['metrics']['method'] and a['inputs_hash'] != b['inputs_hash']
+    # rank 1 wrote nothing of its own, and its notebook and log are gone once the run succeeded
+    assert not list(out.glob('*rank*')) and not (out/'parameters.yaml').exists() and (out/'toy_curve.png').exists()
+    # a rank that fails stops the other at once (it would wait for its peer for 30 minutes) and is named
+    t0 = time.time()
+    r = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', *train, '-p', 'fail_rank=1', '--processes', '2', env=env)
+    assert r.returncode == 1 and 'rank 1 of 2' in r.stdout and 'boom' in r.stdout and 'run.rank1.log' in r.stdout, r.stdout
+    assert time.time() - t0 < 120 and not (out/'results.json').exists()
 
 
 def test_missing_dataset_names_the_fix(tmp_path):

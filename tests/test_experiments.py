@@ -38,3 +38,14 @@ def test_experiment_smoke(exp, tmp_path):
     res = json.loads((tmp_path/e.paper/e.name/'smoke'/'results.json').read_text())
     missing = [c.id for c in e.claims if c.id not in res['claims']]
     assert not missing, f"{exp} did not report claims {missing}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('exp', [e.name for e in EXPS if e.data_parallel])
+def test_data_parallel_experiment_on_two_processes(exp, tmp_path):
+    "Each experiment marked data_parallel runs as two gloo processes (`--processes 2`), with every claim reported by rank 0."
+    e = next(x for x in EXPS if x.name == exp)
+    r = trustbook_cli('reproduce', exp, '--scale', 'smoke', '--processes', '2', '--no-report', env=dict(TRUSTBOOK_RUNS=str(tmp_path)))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path/e.paper/e.name/'smoke'/'results.json').read_text())
+    assert res['processes'] == 2 and all(c.id in res['claims'] for c in e.claims), res['claims'].keys()

@@ -129,13 +129,13 @@ def test_data_parallel_on_two_processes_follows_one_process():
     import json, os, subprocess, sys
     from pathlib import Path
     script = Path(__file__).parent/'fixtures'/'data_parallel.py'
-    r = subprocess.run([sys.executable, str(script), 'sr', 'lm'], capture_output=True, text=True, timeout=600,
+    r = subprocess.run([sys.executable, str(script), 'sr', 'lm', 'sft'], capture_output=True, text=True, timeout=600,
                        env={**os.environ, 'TRUSTBOOK_PROGRESS': '0'})
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads(r.stdout.strip().splitlines()[-1])
-    assert sorted(report) == ['lm', 'sr']
+    assert sorted(report) == ['lm', 'sft', 'sr']
     for kind, out in report.items():
-        assert out['ranks_equal'] and out['checkpoint_written'], (kind, out)
+        assert out['ranks_equal'] and out['checkpoint_written'] and out['released'], (kind, out)
         assert out['max_diff'] < 1e-4 and out['resumed_diff'] < 1e-4, (kind, out)
         # the logged loss is the global batch's (SR: a dict of terms, LLM: the epoch's mean)
         loss, ref = (out['loss'], out['ref_loss']) if kind == 'sr' else ({'l': out['loss']}, {'l': out['ref_loss']})

@@ -38,9 +38,9 @@ def _cmd_reproduce(a):
     if a.executor != 'local':
         from trustbook.repro import reproduce_with_executor
         outcomes = reproduce_with_executor(a.executor, a.names, a.scale, a.seed, parse_overrides(a.param), a.force, a.dry_run,
-                                           a.address, a.partition)
+                                           a.address, a.partition, processes=a.processes)
     else:
-        outcomes = reproduce(a.names, a.scale, a.seed, parse_overrides(a.param), a.force, a.jobs, a.dry_run)
+        outcomes = reproduce(a.names, a.scale, a.seed, parse_overrides(a.param), a.force, a.jobs, a.dry_run, processes=a.processes)
     if a.report and not a.dry_run and a.scale != 'smoke': report()
     return 1 if any(o.status == 'failed' for o in outcomes) else 0
 
@@ -84,6 +84,7 @@ def make_parser()->argparse.ArgumentParser:
     r.add_argument('-p', '--param', action='append', metavar='KEY=VALUE', help='override a notebook parameter (repeatable)')
     r.add_argument('--force', action='store_true', help='rerun even if nothing changed')
     r.add_argument('--jobs', type=int, default=1, help='runs side by side')
+    r.add_argument('--processes', type=int, default=1, help='data-parallel processes (one GPU each) per run, for the experiments marked data_parallel')
     r.add_argument('--dry-run', action='store_true', help='list the runs with their data and parameters; run nothing')
     r.add_argument('--download', action='store_true', help='allow downloading datasets that are not on disk')
     r.add_argument('--executor', default='local', choices=('local', 'ray', 'slurm'), help='where runs execute')

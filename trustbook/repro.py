@@ -9,13 +9,15 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import yaml
 from .core import TrustbookError, SCALES, check_scale, runs_dir, write_json, atomic_path, progress
+from .train import is_main_process
 
 # %% auto 0
 __all__ = ['RUNNER_PARAMS', 'SCALE_ORDER', 'RESULTS_START', 'RESULTS_END', 'Claim', 'Experiment', 'Paper', 'parse_registry_file',
            'project_root', 'load_registry', 'select_experiments', 'notebook_parameters', 'parse_overrides',
-           'resolve_params', 'library_hash', 'run_inputs_hash', 'run_dir', 'RunOutcome', 'run_experiment', 'reproduce',
-           'prepare_run', 'save_figure', 'save_results', 'snapshot_dir', 'collect_results', 'results_table',
-           'results_markdown', 'report', 'render_readme', 'update_front_page', 'reproduce_with_executor']
+           'resolve_params', 'library_hash', 'run_inputs_hash', 'run_dir', 'RunOutcome', 'run_experiment',
+           'rank_environments', 'launch_ranks', 'reproduce', 'prepare_run', 'save_figure', 'save_results',
+           'snapshot_dir', 'collect_results', 'results_table', 'results_markdown', 'report', 'render_readme',
+           'update_front_page', 'reproduce_with_executor']
 
 # %% ../nbs/03_repro.ipynb
 @dataclass
@@ -38,6 +40,7 @@ class Experiment:
     paper_data: list = field(default_factory=list)
     gpu_memory_gb: float|None = None
     claims: list = field(default_factory=list)
+    data_parallel: bool = False # its training loops share batches across processes (`reproduce --processes`)
 
 @dataclass
 class Paper:
@@ -47,7 +50,7 @@ class Paper:
     experiments: list = field(default_factory=list)
 
 _PAPER_KEYS = {'paper', 'title', 'method_notebook', 'experiments'}
-_EXP_KEYS = {'name', 'description', 'scales', 'paper_data', 'gpu_memory_gb', 'claims', 'notebook'}
+_EXP_KEYS = {'name', 'description', 'scales', 'paper_data', 'gpu_memory_gb', 'claims', 'notebook', 'data_parallel'}
 _CLAIM_KEYS = {'id', 'text', 'paper'}
 
 def _unknown(keys, allowed, where):
@@ -77,7 +80,7 @@ def parse_registry_file(path:Path)->Paper:
             claims.append(Claim(str(c['id']), str(c['text']), str(c.get('paper', 'not found')), e['name'], p.name))
         p.experiments.append(Experiment(str(e['name']), p.name, nb, e.get('description', ''),
                                         {k: dict(v or {}) for k, v in scales.items()}, list(e.get('paper_data') or []),
-                                        e.get('gpu_memory_gb'), claims))
+                                        e.get('gpu_memory_gb'), claims, bool(e.get('data_parallel', False))))
     return p
 
 # %% ../nbs/03_repro.ipynb
@@ -226,10 +229,13 @@ def library_hash(sources:list[str]|None=None, # code whose trustbook imports to 
     for f in sorted(files): h.update(str(f.relative_to(pkg)).encode()); h.update(f.read_bytes())
     return h.hexdigest()
 
-def run_inputs_hash(exp:Experiment, params:dict)->str:
+def run_inputs_hash(exp:Experiment, params:dict,
+                    processes:int=1, # data-parallel processes (a run on several follows one process only up to rounding)
+                   )->str:
     "What identifies a run: the notebook, its parameters, and the library modules the notebook uses."
     import nbformat
     p = {k: v for k, v in params.items() if k != 'out_dir'}
+    if processes > 1: p['__processes'] = processes
     h = hashlib.sha256(Path(exp.notebook).read_bytes())
     code = [c.source for c in nbformat.read(str(exp.notebook), as_version=4).cells if c.cell_type == 'code']
     h.update(json.dumps(p, sort_keys=True, default=str).encode()); h.update(library_hash(code).encode())
@@ -259,12 +265,15 @@ def _describe_failure(e, nb_out:Path, log:Path)->str:
     return f"{type(e).__name__}: {e}\n    log: {log}"
 
 def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|None=None, force:bool=False,
-                   kernel:str='python3')->RunOutcome:
+                   kernel:str='python3',
+                   processes:int=1, # data-parallel processes (GPUs) for an experiment that supports them, else 1
+                  )->RunOutcome:
     "Run one experiment notebook through papermill (or skip it if nothing changed); never raises for a failing notebook."
     import papermill as pm
     params = resolve_params(exp, scale, seed, overrides)
+    processes = processes if exp.data_parallel else 1
     out = run_dir(exp, scale); res = out/'results.json'
-    key = run_inputs_hash(exp, params)
+    key = run_inputs_hash(exp, params, processes)
     if res.exists() and not force:
         try:
             if json.loads(res.read_text()).get('inputs_hash') == key: return RunOutcome(exp.name, exp.paper, scale, 'skipped', out)
@@ -278,12 +287,16 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
     params['out_dir'] = str(out.resolve())
     nb_out, log = out/'out.ipynb', out/'run.log'
     t0 = time.time()
-    try:
-        with open(log, 'w') as lf:
-            pm.execute_notebook(str(exp.notebook), str(nb_out), parameters=params, kernel_name=kernel, language='python', progress_bar=False,
-                                stdout_file=lf, stderr_file=lf, cwd=str(exp.notebook.parent))
-    except Exception as e:
-        return RunOutcome(exp.name, exp.paper, scale, 'failed', out, time.time() - t0, _describe_failure(e, nb_out, log))
+    if processes > 1:
+        err = launch_ranks(exp.notebook, out, params, processes, kernel)
+        if err: return RunOutcome(exp.name, exp.paper, scale, 'failed', out, time.time() - t0, err)
+    else:
+        try:
+            with open(log, 'w') as lf:
+                pm.execute_notebook(str(exp.notebook), str(nb_out), parameters=params, kernel_name=kernel, language='python', progress_bar=False,
+                                    stdout_file=lf, stderr_file=lf, cwd=str(exp.notebook.parent))
+        except Exception as e:
+            return RunOutcome(exp.name, exp.paper, scale, 'failed', out, time.time() - t0, _describe_failure(e, nb_out, log))
     wall = time.time() - t0
     nr = out/'notebook_results.json'
     if not nr.exists():
@@ -291,7 +304,7 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
     import trustbook
     results = json.loads(nr.read_text())
     results.update(experiment=exp.name, paper=exp.paper, scale=scale, seed=int(seed), parameters=params,
-                   inputs_hash=key, trustbook_version=trustbook.__version__, git_commit=_git_commit(project_root()),
+                   inputs_hash=key, processes=processes, trustbook_version=trustbook.__version__, git_commit=_git_commit(project_root()),
                    wall_time_s=round(wall, 2), python=platform.python_version(),
                    finished_at=time.strftime('%Y-%m-%dT%H:%M:%S%z'))
     write_json(results, res)
@@ -299,14 +312,94 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
     return RunOutcome(exp.name, exp.paper, scale, 'ran', out, wall)
 
 # %% ../nbs/03_repro.ipynb
+def _free_port()->int:
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def rank_environments(processes:int, # processes in the launch
+                      gpus:list[str]|None=None, # GPUs to hand out, one per process (default: CUDA_VISIBLE_DEVICES, else all torch sees)
+                      port:int|None=None, # the rendezvous port (default: a free one)
+                     )->list[dict]:
+    "The environment of each process of a `torchrun`-style launch on this machine."
+    if processes < 1: raise TrustbookError(f"--processes must be at least 1, got {processes}")
+    if gpus is None:
+        vis = os.environ.get('CUDA_VISIBLE_DEVICES')
+        if vis is not None: gpus = [g.strip() for g in vis.split(',') if g.strip()]
+        else:
+            import torch
+            gpus = [str(i) for i in range(torch.cuda.device_count())]
+    if gpus and len(gpus) < processes:
+        raise TrustbookError(f"{processes} processes need {processes} GPUs, but {len(gpus)} are visible "
+                             f"(CUDA_VISIBLE_DEVICES={','.join(gpus)}): lower --processes")
+    port, envs = port or _free_port(), []
+    for r in range(processes):
+        e = dict(RANK=str(r), WORLD_SIZE=str(processes), MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+        if gpus: e.update(CUDA_VISIBLE_DEVICES=gpus[r], LOCAL_RANK='0', LOCAL_WORLD_SIZE='1')
+        else: e.update(LOCAL_RANK=str(r), LOCAL_WORLD_SIZE=str(processes), ACCELERATE_USE_CPU='true', GLOO_SOCKET_IFNAME='lo',
+                       OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // processes)))
+        envs.append(e)
+    return envs
+
+def _failure_line(log:Path)->str:
+    "The line of a papermill log that names the error (its last line mentioning one)."
+    lines = [l.strip() for l in log.read_text(errors='replace').splitlines() if l.strip()] if log.exists() else []
+    errs = [l for l in lines if 'Error' in l or 'Exception' in l]
+    return (errs or lines or ['(empty log)'])[-1][:500]
+
+def launch_ranks(notebook:Path, # the experiment notebook
+                 out:Path, # the run's folder: rank 0 writes out.ipynb and run.log there, rank r out.rank{r}.ipynb and run.rank{r}.log
+                 params:dict, # papermill parameters (out_dir included)
+                 processes:int, # processes in the launch
+                 kernel:str='python3', # Jupyter kernel
+                 poll_s:float=0.5, # how often to check on the processes
+                )->str|None:
+    "Run `notebook` as `processes` papermill processes of one launch; None when all succeeded, else what failed."
+    import signal
+    envs = rank_environments(processes); pfile = out/'parameters.yaml'
+    pfile.write_text(yaml.safe_dump(params))
+    procs = []
+    try:
+        for r, e in enumerate(envs):
+            sfx = '' if r == 0 else f'.rank{r}'
+            log = out/f'run{sfx}.log'; lf = open(log, 'w')
+            cmd = [sys.executable, '-m', 'papermill', str(notebook), str(out/f'out{sfx}.ipynb'), '-f', str(pfile), '-k', kernel,
+                   '--language', 'python', '--cwd', str(Path(notebook).parent), '--log-output', '--no-progress-bar']
+            procs.append((subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env={**os.environ, **e}, start_new_session=True), lf, log))
+        failed = None
+        while failed is None:
+            codes = [p.poll() for p, _, _ in procs]
+            failed = next(((r, c) for r, c in enumerate(codes) if c not in (None, 0)), None)
+            if all(c == 0 for c in codes): break
+            time.sleep(poll_s)
+    finally:
+        for p, lf, _ in procs:
+            if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)  # its peers are gone: it would wait out the collective's timeout
+            p.wait(); lf.close()
+        pfile.unlink(missing_ok=True)
+    if failed is not None:
+        r, code = failed
+        return f"rank {r} of {processes} exited with code {code}: {_failure_line(procs[r][2])}\n    log: {procs[r][2]}"
+    for r in range(1, processes):  # the others computed what rank 0 recorded
+        (out/f'out.rank{r}.ipynb').unlink(missing_ok=True); (out/f'run.rank{r}.log').unlink(missing_ok=True)
+    return None
+
+# %% ../nbs/03_repro.ipynb
 def reproduce(names:list[str]|None=None, # papers or experiments; None = all
               scale:str='cpu', seed:int=0, overrides:dict|None=None, force:bool=False,
               jobs:int=1, # runs side by side
               dry_run:bool=False, # list what would run, run nothing
-              echo=print)->list[RunOutcome]:
+              echo=print,
+              processes:int=1, # data-parallel processes (one GPU each) per run, for experiments that support them
+             )->list[RunOutcome]:
     "Run the selected experiments at `scale`; returns one outcome per experiment."
     check_scale(scale)
     exps = select_experiments(names)
+    if processes < 1: raise TrustbookError(f"--processes must be at least 1, got {processes}")
+    if processes > 1:
+        rank_environments(processes)  # enough GPUs? fail before anything runs
+        single = [e.name for e in exps if not e.data_parallel]
+        if single: echo(f"on one process (not data-parallel): {', '.join(single)}")
     if overrides:
         for e in exps: resolve_params(e, scale, seed, overrides)  # fail early, before anything runs
     if dry_run:
@@ -315,6 +408,7 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
             p = resolve_params(e, scale, seed, overrides)
             data = [f"{d} ({get_spec(d).size_mb or '?'} MB)" for d in e.paper_data] if scale == 'paper' else []
             gpu = f", GPU memory ~{e.gpu_memory_gb} GB" if scale == 'paper' and e.gpu_memory_gb else ''
+            if e.data_parallel: gpu += f", data-parallel ({processes} process{'es' if processes > 1 else ''})"
             echo(f"{e.paper}/{e.name} [{scale}] data: {', '.join(data) or 'shipped/none'}{gpu}; params: "
                  + ', '.join(f'{k}={v}' for k, v in p.items() if k not in RUNNER_PARAMS))
         return []
@@ -322,7 +416,7 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
     outcomes = []
     bar = progress(total=len(exps), desc=f'reproduce [{scale}]', unit='run')
     def one(e):
-        o = run_experiment(e, scale, seed, overrides, force)
+        o = run_experiment(e, scale, seed, overrides, force, processes=processes)
         bar.update(1); bar.set_postfix_str(f'{e.name}: {o.status}')
         return o
     if jobs == 1: outcomes = [one(e) for e in exps]
@@ -355,6 +449,7 @@ def prepare_run(out_dir:str|None, # the runner's out_dir parameter; None when a 
 def save_figure(fig, out:Path, name:str, dpi:int=120)->Path:
     "Save a matplotlib figure as PNG (for the README and site) and SVG (for papers); returns the PNG path."
     out = Path(out)
+    if not is_main_process(): return out/f'{name}.png'  # another process of a data-parallel run: rank 0 saves it
     for ext in ('png', 'svg'):
         with atomic_path(out/f'{name}.{ext}') as tmp: fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches='tight')
     return out/f'{name}.png'
@@ -372,6 +467,7 @@ def save_results(out:Path, # from `prepare_run`
     "Write the run's numbers for the runner (and the report) to pick up."
     from trustbook.metrics import VERDICTS
     out = Path(out); tabs = {}
+    if not is_main_process(): return out/'notebook_results.json'  # another process of a data-parallel run: rank 0 saves them
     for k, df in (tables or {}).items():
         with atomic_path(out/f'{k}.csv') as tmp: df.to_csv(tmp, index=False)
         with atomic_path(out/f'{k}.md') as tmp: Path(tmp).write_text(df.to_markdown(index=False) if _has_tabulate() else df.to_string(index=False))
@@ -517,6 +613,7 @@ def reproduce_with_executor(executor:str, names=None, scale='cpu', seed=0, overr
                             address=None, # Ray: a running cluster's address (None: start Ray on this machine)
                             partition:str|None=None, # Slurm: the partition to submit to (None: the cluster's default)
                             cluster:str|None=None, # submitit's cluster: None detects Slurm; 'local' runs the jobs here (tests)
+                            processes:int=1, # data-parallel processes per run; the task asks for this many GPUs at `paper` scale
                            ):
     "Run the selected experiments as tasks of `executor` ('ray' or 'slurm'), each run one task with its own GPU at `paper` scale."
     import importlib.util
@@ -526,7 +623,9 @@ def reproduce_with_executor(executor:str, names=None, scale='cpu', seed=0, overr
         raise TrustbookError(f"--executor {executor} needs the {pkg!r} package: pip install {pkg}")
     exps = select_experiments(names)
     for e in exps: resolve_params(e, scale, seed, overrides)
-    if dry_run: return reproduce(names, scale, seed, overrides, force, dry_run=True)
+    if processes < 1: raise TrustbookError(f"--processes must be at least 1, got {processes}")
+    if dry_run: return reproduce(names, scale, seed, overrides, force, dry_run=True, processes=processes)
+    gpus = lambda e: (processes if e.data_parallel else 1) if scale == 'paper' else 0
     if executor == 'ray':
         import ray
         # the workers see this process's trustbook settings (runs folder, data mirror, project)
@@ -536,17 +635,20 @@ def reproduce_with_executor(executor:str, names=None, scale='cpu', seed=0, overr
                       runtime_env={'env_vars': env})
         except Exception as e: raise TrustbookError(f"Ray could not start or reach a cluster ({type(e).__name__}: {e}); "
                                                     f"check `ray status`, or pass --address of a running cluster")
-        task = ray.remote(num_gpus=1 if scale == 'paper' else 0)(run_experiment)
-        outcomes = ray.get([task.remote(e, scale, seed, overrides, force) for e in exps])
+        task = ray.remote(run_experiment)
+        outcomes = ray.get([task.options(num_gpus=gpus(e)).remote(e, scale, seed, overrides, force, processes=processes) for e in exps])
     else:
         import submitit
         if cluster is None and shutil.which('sbatch') is None:
             raise TrustbookError("--executor slurm needs a Slurm cluster, but `sbatch` is not on PATH here; "
                                  "run from a Slurm login node, or use --executor local or ray")
         ex = submitit.AutoExecutor(folder=str(runs_dir()/'_slurm'), cluster=cluster)
-        ex.update_parameters(gpus_per_node=1 if scale == 'paper' else 0, timeout_min=24*60, name='trustbook')
+        ex.update_parameters(timeout_min=24*60, name='trustbook')
         if partition: ex.update_parameters(slurm_partition=partition)
-        jobs = [ex.submit(run_experiment, e, scale, seed, overrides, force) for e in exps]
+        jobs = []
+        for e in exps:
+            ex.update_parameters(gpus_per_node=gpus(e))
+            jobs.append(ex.submit(run_experiment, e, scale, seed, overrides, force, processes=processes))
         outcomes = [j.result() for j in jobs]
     for o in outcomes:
         if o.status == 'failed': print(f"FAILED {o.paper}/{o.experiment} [{o.scale}]: {o.error}")

@@ -10,8 +10,9 @@ import numpy as np
 from .core import TrustbookError, atomic_path
 
 # %% auto 0
-__all__ = ['Checkpointer', 'fingerprint', 'set_run_checkpoints', 'loop_checkpointer', 'autocast', 'channels_last', 'rank_world',
-           'shard']
+__all__ = ['Checkpointer', 'launch_rank', 'is_main_process', 'fingerprint', 'set_run_checkpoints', 'loop_checkpointer',
+           'autocast', 'channels_last', 'rank_world', 'shard', 'run_accelerator', 'loop_accelerator', 'agree',
+           'release']
 
 # %% ../nbs/09_train.ipynb
 def _module_state_names(m):
@@ -105,6 +106,19 @@ class Checkpointer:
         self.save(done, **extra)
 
 # %% ../nbs/09_train.ipynb
+def launch_rank()->tuple[int, int]:
+    "This process's rank and the launch's number of processes, from the `torchrun` environment ((0, 1) without one)."
+    import os
+    try: return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
+    except ValueError: raise TrustbookError(f"RANK and WORLD_SIZE must be integers, got {os.environ.get('RANK')!r} "
+                                            f"and {os.environ.get('WORLD_SIZE')!r}") from None
+
+def is_main_process()->bool:
+    "Whether this process writes what the run keeps (results, figures, caches, checkpoints): rank 0 of a launch."
+    return launch_rank()[0] == 0
+
+
+# %% ../nbs/09_train.ipynb
 def fingerprint(*objs)->str:
     "A hex digest of `objs`: arrays, tensors, sparse matrices, modules (what trains), generators, dataclasses and plain values."
     import torch
@@ -166,7 +180,7 @@ def loop_checkpointer(checkpoint, # a file path; None: automatic inside a runner
                       data=None, # what the loop trains on (fingerprinted with `key`, `objs` and the global generators)
                       callbacks:bool=False, # the loop calls user code that may hold state: no automatic checkpoints
                       every_s:float|None=None, # default: the run's setting (5 min), or 5 min for an explicit path
-                      writer:bool=True, # False: resume only (data-parallel processes other than the main one)
+                      writer:bool|None=None, # False: resume only; None: only the launch's main process writes (`is_main_process`)
                      )->Checkpointer:
     "The `Checkpointer` of a trustbook training loop, addressed by the fingerprint of its set-up."
     if checkpoint is False or (checkpoint is None and (_RUN['root'] is None or callbacks)): return Checkpointer(None, objs)
@@ -179,7 +193,8 @@ def loop_checkpointer(checkpoint, # a file path; None: automatic inside a runner
     if checkpoint is None:
         checkpoint = _RUN['root']/f"{name}-{fp[:20]}.pt"
         every_s = _RUN['every_s'] if every_s is None else every_s
-    return Checkpointer(checkpoint, objs, key=fp, every_s=300.0 if every_s is None else every_s, writer=writer)
+    return Checkpointer(checkpoint, objs, key=fp, every_s=300.0 if every_s is None else every_s,
+                        writer=is_main_process() if writer is None else writer)
 
 # %% ../nbs/09_train.ipynb
 def autocast(device, # where the forward pass runs
@@ -215,3 +230,45 @@ def shard(batch, # a global batch: a list, or a tensor whose first dimension is 
         raise TrustbookError(f"a batch of {n} cannot be shared {'evenly ' if even else ''}by {w} processes: "
                              f"make the batch size a multiple of {w}")
     return batch[r::w]
+
+# %% ../nbs/09_train.ipynb
+_LAUNCH = {}
+
+def run_accelerator():
+    "The launch's `accelerate.Accelerator` when this process is one of several (made once), else None."
+    if launch_rank()[1] == 1: return None
+    if 'acc' not in _LAUNCH:
+        from accelerate import Accelerator, DistributedDataParallelKwargs
+        # some steps leave modules out of the loss (MiPKD's block route uses a stage's adapters only when it picks the
+        # teacher's stage); DDP must then look for unused parameters, at the price of one graph walk per step
+        _LAUNCH['acc'] = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    return _LAUNCH['acc']
+
+def loop_accelerator(accelerator, # 'auto', None or an `accelerate.Accelerator` (a loop's argument)
+                     cpu_budget:float|None=None, # the loop's CPU-time budget, if any
+                    ):
+    "The accelerator a loop trains with: 'auto' is the launch's (one process when the loop counts its own CPU time)."
+    if accelerator == 'auto': return None if cpu_budget is not None else run_accelerator()
+    if accelerator is not None and cpu_budget is not None:
+        raise TrustbookError("cpu_budget counts one process's CPU seconds: train on one process (accelerator=None)")
+    return accelerator
+
+def agree(value, # a picklable value this process computed
+         ):
+    "Rank 0's `value` on every process of a launch (itself in a one-process run)."
+    # a decision taken from a timing (equal-time iteration counts) differs between processes; a data-parallel loop
+    # whose processes disagree on its length deadlocks, so one process decides for all
+    acc = run_accelerator()
+    if acc is None: return value
+    from accelerate.utils import broadcast_object_list
+    return broadcast_object_list([value], from_process=0)[0]
+
+def release(accelerator, # the accelerator a loop trained with (None: nothing to do)
+            *objs, # what the loop prepared (the raw model and optimiser)
+           ):
+    "Drop the accelerator's references to a finished loop's model and optimiser, so a notebook that trains many models keeps none alive."
+    if accelerator is None: return
+    ids = {id(o) for o in objs}
+    keep = lambda x: id(x) not in ids and id(getattr(x, 'module', None)) not in ids and id(getattr(x, 'optimizer', None)) not in ids
+    for name in ('_models', '_optimizers'):
+        if isinstance(getattr(accelerator, name, None), list): setattr(accelerator, name, [x for x in getattr(accelerator, name) if keep(x)])

@@ -4,14 +4,14 @@
 
 # %% ../../nbs/35_curation.lc_instruct.ipynb 4
 from __future__ import annotations
-import json, math, time, hashlib
+import contextlib, json, math, time, hashlib
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 from ..core import TrustbookError, seed_everything, progress, cache_dir, atomic_path
-from ..train import loop_checkpointer, autocast
+from ..train import loop_checkpointer, is_main_process
 from ..data import DataFormatError, DatasetSpec, RemoteFile, register_dataset, dataset_file
 from .lc import masking_fractions, prunable_weights, flexrand_select, topk_select
 from .core import stratified_subset
@@ -254,10 +254,12 @@ def instruction_finetune(model, # a causal LM
                          copy_model:bool=True, # tune a deep copy (False: wrap `model` itself)
                          gradient_checkpointing:bool=False, # trade compute for memory (7B models)
                          checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
+                         accelerator='auto', # an `accelerate.Accelerator`: data parallel over its processes (`batch_size` is the global batch); 'auto': the launch's (`train.run_accelerator`); None: one process
                         ):
     "The tuned model and one record per epoch (mean response-token loss)."
     from trustbook.llm.fsd import LORA_PAPER
-    from trustbook.llm.tiny import lr_lambda
+    from trustbook.llm.tiny import lr_lambda, causal_lm_loss, backward, check_last_share
+    from trustbook.train import loop_accelerator, release
     if epochs < 1 or batch_size < 1 or grad_accum < 1: raise TrustbookError("epochs, batch_size and grad_accum must be at least 1")
     enc = encode_examples(tokenizer, examples, template, max_length)
     seed_everything(seed)
@@ -265,11 +267,16 @@ def instruction_finetune(model, # a causal LM
     if gradient_checkpointing:
         model.gradient_checkpointing_enable()
         if hasattr(model, 'enable_input_require_grads'): model.enable_input_require_grads()
+    accelerator = loop_accelerator(accelerator)
+    check_last_share(len(enc), batch_size, False, accelerator)
+    if accelerator is not None: model.to(accelerator.device)
     params = [p for p in model.parameters() if p.requires_grad]
     nb = math.ceil(len(enc) / batch_size); total = max(1, math.ceil(nb / grad_accum) * epochs); warm = min(warmup_steps, total // 10)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_lambda(s, total, warm))
-    dev, pad = next(model.parameters()).device, padding_id(tokenizer)
+    pad = padding_id(tokenizer)
+    # the scheduler stays unwrapped: accelerate would step it once per process, shortening the warm-up and decay
+    fwd, step_opt = (model, opt) if accelerator is None else accelerator.prepare(model, opt)
     g = torch.Generator().manual_seed(seed)
     ck = loop_checkpointer(checkpoint, 'instruct', dict(model=model, opt=opt, sched=sched, gen=g),
                            data=enc, key=dict(method=method, lora=lora, lr=lr, epochs=epochs, batch_size=batch_size,
@@ -282,13 +289,15 @@ def instruction_finetune(model, # a causal LM
             batch = [enc[i] for i in perm[b * batch_size:(b + 1) * batch_size]]
             x, m = pad_batch([s for s, _ in batch], pad); y = x.masked_fill(m == 0, -100)
             for j, (_, n_p) in enumerate(batch): y[j, :n_p] = -100
-            with autocast(dev): loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
-            (loss / grad_accum).backward()
-            n_resp = int((y[:, 1:] != -100).sum()); tot += loss.item() * n_resp; ntok += n_resp
-            if (b + 1) % grad_accum == 0 or b == nb - 1:
-                opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+            last = (b + 1) % grad_accum == 0 or b == nb - 1
+            # processes exchange gradients only on the pass that ends an accumulation
+            with contextlib.nullcontext() if accelerator is None or last else accelerator.no_sync(fwd):
+                loss, logged = causal_lm_loss(fwd, x, m, y, accelerator)
+                backward(loss / grad_accum, accelerator)
+            n_resp = int((y[:, 1:] != -100).sum()); tot += logged.item() * n_resp; ntok += n_resp
+            if last: step_opt.step(); sched.step(); step_opt.zero_grad(set_to_none=True)
         hist.append(dict(epoch=ep + 1, train_loss=tot / max(ntok, 1))); ck.step(ep + 1, hist=hist)
-    ck.finish(epochs, hist=hist)
+    ck.finish(epochs, hist=hist); release(accelerator, model, opt)
     if gradient_checkpointing: model.gradient_checkpointing_disable()
     model.eval()
     return model, hist
@@ -638,7 +647,7 @@ def standin_base_model(n_texts:int=60000, # pre-training texts
     texts = [t + tok.eos_token for t in standin_corpus(n_texts, seed)]  # each text ends with eos, as documents do
     hist = train_causal_lm(model, tok, texts, epochs=epochs, lr=lr, batch_size=batch_size,
                            max_length=cfg['n_positions'], warmup_steps=50, seed=seed, desc='pre-train')
-    if cache:
+    if cache and is_main_process():  # in a multi-process run the others trained the same model alongside
         where.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(where/'history.json') as t:
             model.save_pretrained(where); Path(t).write_text(json.dumps(hist))

@@ -12,6 +12,7 @@ from ..core import TrustbookError, cache_dir, seed_everything, atomic_path
 from ..metrics import auroc, tpr_at_fpr
 from .core import membership_scores, check_scores, SCORES, encode_texts, tuning_model
 from .tiny import train_causal_lm
+from ..train import is_main_process
 
 # %% auto 0
 __all__ = ['LORA_PAPER', 'WIKIMIA_LENGTHS', 'finetune_copy', 'check_overlap', 'fsd_scores', 'check_labels', 'detection_table',
@@ -149,7 +150,7 @@ def tiny_pretrained(split:dict, # from `membership_splits`
                            max_length=max_length, warmup_steps=10, seed=seed, stop=stop, desc='pretrain')
     if hist[-1]['gap'] < target_gap:
         warnings.warn(f"pretraining stopped at max_epochs={max_epochs} with gap {hist[-1]['gap']:.3f} < target {target_gap}")
-    if cache:
+    if cache and is_main_process():  # in a multi-process run the others trained the same model alongside
         where.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(where/'history.json') as t:
             model.save_pretrained(where); Path(t).write_text(json.dumps(hist))

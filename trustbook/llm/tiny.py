@@ -9,8 +9,8 @@ import numpy as np
 from ..core import TrustbookError, progress
 
 # %% auto 0
-__all__ = ['PROTOCOLS', 'byte_tokenizer', 'tiny_gpt2', 'lr_lambda', 'train_causal_lm', 'pydoc_topics', 'chunk_text',
-           'topic_chunks', 'membership_splits']
+__all__ = ['PROTOCOLS', 'byte_tokenizer', 'tiny_gpt2', 'lr_lambda', 'causal_lm_loss', 'backward', 'check_last_share',
+           'train_causal_lm', 'pydoc_topics', 'chunk_text', 'topic_chunks', 'membership_splits']
 
 # %% ../../nbs/10_llm.tiny.ipynb
 def _bytes_to_unicode():
@@ -54,6 +54,38 @@ def lr_lambda(step:int, total:int, warmup:int)->float:
     if step < warmup: return (step + 1) / (warmup + 1)
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
+def causal_lm_loss(model, # the causal LM to call (its data-parallel wrapper under an accelerator)
+                   x, m, y, # the global batch: token ids, attention mask, labels (-100: not scored)
+                   accelerator=None, # an `accelerate.Accelerator`: this process scores only its share of the batch
+                  ):
+    "(the loss to backpropagate, the global batch's token-mean loss to log)."
+    from trustbook.train import autocast, shard
+    import torch.nn.functional as F
+    dev = next(model.parameters()).device
+    if accelerator is None:
+        with autocast(dev): loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
+        return loss, loss.detach()
+    # this share's summed loss over the global batch's token count: the processes' gradients, averaged by DDP and
+    # multiplied by their number, are then the one-process gradient whatever tokens each share holds
+    n_tok = (y[:, 1:] != -100).sum().clamp(min=1)
+    x, m, y = (shard(t, accelerator, even=False).to(dev) for t in (x, m, y))
+    with autocast(dev): logits = model(input_ids=x, attention_mask=m).logits
+    loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), y[:, 1:].flatten(), ignore_index=-100, reduction='sum') / n_tok.to(dev)
+    return loss * accelerator.num_processes, accelerator.reduce(loss.detach(), 'sum')
+
+def backward(loss, # from `causal_lm_loss`
+             accelerator=None):
+    "Backpropagate through the accelerator when there is one (it knows about DDP and mixed precision)."
+    if accelerator is None: loss.backward()
+    else: accelerator.backward(loss)
+
+def check_last_share(n_items:int, batch_size:int, drop_last:bool, accelerator=None):
+    "Fail early when the last global batch has fewer items than there are processes to share it."
+    if accelerator is None: return
+    last = batch_size if drop_last or n_items % batch_size == 0 else n_items % batch_size
+    if min(last, batch_size) < accelerator.num_processes: raise TrustbookError(
+        f"the last batch has {last} items for {accelerator.num_processes} processes: pass drop_last=True or change batch_size")
+
 def train_causal_lm(model, # a causal LM (trained in place)
                     tokenizer, # its tokenizer
                     texts, # the training texts
@@ -68,13 +100,12 @@ def train_causal_lm(model, # a causal LM (trained in place)
                     stop=None, # `stop(epoch, model) -> bool`, called after each epoch
                     desc:str='train', # progress-bar label
                     checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
-                    accelerator=None, # an `accelerate.Accelerator`: data parallel over its processes (`batch_size` is the global batch)
+                    accelerator='auto', # an `accelerate.Accelerator`: data parallel over its processes (`batch_size` is the global batch); 'auto': the launch's (`train.run_accelerator`); None: one process
                    )->list[dict]:
     "Train `model` on `texts`; returns one record per epoch (mean training loss, plus what `stop` stored)."
     import torch
     from trustbook.llm.core import encode_texts, padding_id, pad_batch
-    import torch.nn.functional as F
-    from trustbook.train import loop_checkpointer, autocast, shard, rank_world
+    from trustbook.train import loop_checkpointer, loop_accelerator, release
     seqs = encode_texts(tokenizer, texts, max_length)
     if epochs < 1: raise TrustbookError(f"epochs must be at least 1, got {epochs}")
     if batch_size < 1: raise TrustbookError(f"batch_size must be at least 1, got {batch_size}")
@@ -83,42 +114,29 @@ def train_causal_lm(model, # a causal LM (trained in place)
     total = nb * epochs; warm = min(warmup_steps, total // 10)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params: raise TrustbookError("the model has no trainable parameters")
-    world = rank_world(accelerator)[1]
-    if accelerator is not None:
-        if len(seqs) - (nb - 1) * batch_size < world: raise TrustbookError(
-            f"the last batch has fewer texts than the {world} processes: pass drop_last=True or change batch_size")
-        shard(range(batch_size), accelerator, even=False); model.to(accelerator.device)
+    accelerator = loop_accelerator(accelerator)
+    check_last_share(len(seqs), batch_size, drop_last, accelerator)
+    if accelerator is not None: model.to(accelerator.device)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_lambda(s, total, warm))
-    dev, pad = next(model.parameters()).device, padding_id(tokenizer)
+    pad = padding_id(tokenizer)
     # the scheduler stays unwrapped: accelerate would step it once per process, shortening the warm-up and decay
     fwd, step_opt = (model, opt) if accelerator is None else accelerator.prepare(model, opt)
     g = torch.Generator().manual_seed(seed)
     ck = loop_checkpointer(checkpoint, 'causal_lm', dict(model=model, opt=opt, sched=sched, gen=g),
                            data=seqs, key=dict(epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
                                     warmup_steps=warmup_steps, weight_decay=weight_decay, drop_last=drop_last, seed=seed),
-                           callbacks=stop is not None, writer=accelerator is None or accelerator.is_main_process)
+                           callbacks=stop is not None)
     start = ck.resume(); hist = ck.extra.get('hist', []); model.train()
     for ep in progress(range(start, epochs), desc=desc):
         perm = torch.randperm(len(seqs), generator=g).tolist(); tot, n = 0.0, 0
         for b in range(nb):
             batch = [seqs[i] for i in perm[b * batch_size:(b + 1) * batch_size]]
             x, m = pad_batch(batch, pad)
-            y = x.masked_fill(m == 0, -100)
-            if accelerator is None:
-                with autocast(dev): loss = model(input_ids=x.to(dev), attention_mask=m.to(dev), labels=y.to(dev)).loss
-                loss.backward()
-            else:
-                # this process's share of the global batch's token-mean loss; the gradients' mean over the
-                # processes times `world` is then the one-process gradient, whatever the shares' token counts
-                n_tok = (y[:, 1:] != -100).sum().clamp(min=1)
-                x, m, y = (shard(t, accelerator, even=False).to(dev) for t in (x, m, y))
-                with autocast(dev): logits = fwd(input_ids=x, attention_mask=m).logits
-                loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), y[:, 1:].flatten(), ignore_index=-100,
-                                       reduction='sum') / n_tok
-                accelerator.backward(loss * world); loss = accelerator.reduce(loss.detach(), 'sum')
+            loss, logged = causal_lm_loss(fwd, x, m, x.masked_fill(m == 0, -100), accelerator)
+            backward(loss, accelerator)
             step_opt.step(); sched.step(); step_opt.zero_grad(set_to_none=True)
-            tot += loss.item() * len(batch); n += len(batch)
+            tot += logged.item() * len(batch); n += len(batch)
         rec = dict(epoch=ep + 1, train_loss=tot / n)
         hist.append(rec)
         if stop is not None:
@@ -126,7 +144,7 @@ def train_causal_lm(model, # a causal LM (trained in place)
             if done: break
         ck.step(ep + 1, hist=hist)
     if stop is None: ck.finish(epochs, hist=hist)
-    model.eval()
+    release(accelerator, model, opt); model.eval()
     return hist
 
 # %% ../../nbs/10_llm.tiny.ipynb

@@ -211,7 +211,8 @@ def norm_adj(train:sp.csr_matrix)->torch.Tensor:
     r = sp.csr_matrix(train, dtype=np.float32)
     a = sp.bmat([[None, r], [r.T, None]], format='csr')
     deg = np.asarray(a.sum(1)).ravel()
-    dinv = np.where(deg > 0, deg ** -0.5, 0.0).astype(np.float32)
+    # `where=` leaves isolated nodes at 0 without computing 0 ** -0.5 (a divide-by-zero warning in every run)
+    dinv = np.power(deg, -0.5, out=np.zeros_like(deg), where=deg > 0).astype(np.float32)
     a = sp.diags(dinv) @ a @ sp.diags(dinv); a = a.tocsr().astype(np.float32)
     return torch.sparse_csr_tensor(torch.from_numpy(a.indptr.astype(np.int64)), torch.from_numpy(a.indices.astype(np.int64)),
                                    torch.from_numpy(a.data), size=a.shape)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError, cache_dir, atomic_path, seed_everything, progress
-from ..train import loop_checkpointer, autocast, channels_last, shard
+from ..train import loop_checkpointer, autocast, channels_last, shard, loop_accelerator, release, agree, is_main_process
 from .data import SRPair, random_patches, psnr_y, ssim_y
 from .models import SRNet, build_sr, super_resolve, n_params
 
@@ -127,12 +127,12 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
              cpu_budget:float|None=None, # stop after this many CPU seconds (equal-compute comparisons)
              desc:str|None=None, # progress-bar label
              checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
-             accelerator=None, # an `accelerate.Accelerator`: data parallel over its processes (`batch` is the global batch)
+             accelerator='auto', # an `accelerate.Accelerator`: data parallel over its processes (`batch` is the global batch); 'auto': the launch's (`train.run_accelerator`); None: one process
             )->dict:
     "Train in place (on the device of the student's weights, or the accelerator's); returns the history (loss per step, iterations, CPU seconds)."
     if iters < 1: raise TrustbookError(f"iters must be at least 1, got {iters}")
+    accelerator = loop_accelerator(accelerator, cpu_budget)
     if accelerator is not None:
-        if cpu_budget is not None: raise TrustbookError("cpu_budget counts one process's CPU seconds: train on one process (accelerator=None)")
         shard(range(batch), accelerator)  # fail now, not at the first step, if the batch does not split evenly
         distiller.to(accelerator.device)
     dev = next(distiller.parameters()).device
@@ -148,8 +148,7 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
     if accelerator is not None: (fwd, step_opt), backward = accelerator.prepare(distiller, opt), accelerator.backward
     ck = loop_checkpointer(checkpoint, 'sr', dict(model=distiller, opt=opt, sched=sched, rng=rng),
                            key=dict(method=distiller.name, iters=iters, batch=batch, patch=patch, lr=lr, seed=seed,
-                                    cpu_budget=cpu_budget), data=pairs,
-                           writer=accelerator is None or accelerator.is_main_process)
+                                    cpu_budget=cpu_budget), data=pairs)
     start = ck.resume(); hist = ck.extra.get('hist', []); used = ck.extra.get('cpu_s', 0.0)
     distiller.train(); t0 = time.process_time() - used
     stopped = ck.extra.get('stopped', False)
@@ -163,7 +162,7 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
         stopped = cpu_budget is not None and time.process_time() - t0 >= cpu_budget
         ck.step(i + 1, hist=hist, cpu_s=time.process_time() - t0, stopped=stopped)
         if stopped: break
-    ck.finish(len(hist), hist=hist, cpu_s=time.process_time() - t0, stopped=True)
+    ck.finish(len(hist), hist=hist, cpu_s=time.process_time() - t0, stopped=True); release(accelerator, distiller, opt)
     return dict(losses=hist, iters=len(hist), cpu_s=time.process_time() - t0)
 
 def evaluate_sr(model:torch.nn.Module, # an `SRNet` or `Bicubic`
@@ -200,7 +199,8 @@ def cached_teacher(config:dict, # architecture, as for `build_sr`
     kw = {k: v for k, v in train.items() if k != 'data'}
     h = train_sr(Distiller(model), pairs, seed=seed, desc=f'teacher seed {seed}', **kw)
     info = dict(iters=h['iters'], cpu_s=h['cpu_s'], final_loss=float(np.mean([d['rec'] for d in h['losses'][-20:]])), key=key)
-    with atomic_path(path) as tmp: torch.save(dict(state=model.state_dict(), info=info, config=config, train=train), tmp)
+    if is_main_process():  # in a multi-process run the others trained the same teacher alongside
+        with atomic_path(path) as tmp: torch.save(dict(state=model.state_dict(), info=info, config=config, train=train), tmp)
     return model.eval(), dict(info, cached=False, path=str(path))
 
 # %% ../../nbs/50_sr.kd.ipynb
@@ -231,6 +231,6 @@ def compare_methods(methods:dict, # label -> (KD method name, kwargs for the dis
         if label in keep: kept[label] = st.eval()
     for label, (method, kw) in methods.items(): run(label, method, kw, train_kw['iters'])
     for label, (base, ref) in (equal_time or {}).items():
-        n = max(1, int(round(train_kw['iters'] * cpu[ref] / max(cpu[base], 1e-9))))
+        n = agree(max(1, int(round(train_kw['iters'] * cpu[ref] / max(cpu[base], 1e-9)))))  # one count for every process of a launch
         run(label, methods[base][0], methods[base][1], n)
     return rows, kept
