@@ -58,3 +58,16 @@ def test_notebook_tests_pass(nb):
     "The notebook's own test cells (nbdev_test, in-process, skipping `#| notest` cells)."
     r = subprocess.run([str(BIN/'nbdev_test'), '--path', f'nbs/{nb}', '--do_print'], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+
+
+def test_no_network_in_tests(tmp_path):
+    "The suite runs offline, proved: a connection or name lookup off this machine fails loudly, here and in subprocesses."
+    import socket
+    from no_network_guard import NetworkBlocked
+    with pytest.raises(NetworkBlocked, match='tests run without network'): socket.create_connection(('198.51.100.7', 443), timeout=1)
+    with pytest.raises(NetworkBlocked): socket.getaddrinfo('pypi.org', 443)
+    srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen()  # loopback stays open: kernels and gloo need it
+    socket.create_connection(srv.getsockname(), timeout=1).close(); srv.close()
+    code = "import urllib.request; urllib.request.urlopen('https://huggingface.co', timeout=5)"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and 'NetworkBlocked' in r.stderr, r.stderr[-2000:]

@@ -92,21 +92,30 @@ def library_hash(sources:list[str]|None=None)->str:
     return hashlib.sha256(json.dumps(code_hashes(sources), sort_keys=True).encode()).hexdigest()
 
 # %% ../nbs/03c_inputs.ipynb
+_SPECS = None
+
+def _registered_datasets()->dict:
+    "Dataset name -> hash of its `DatasetSpec(...)` call in the library's source (read, not imported: importing every area costs seconds)."
+    global _SPECS
+    if _SPECS is None:
+        _SPECS = {}
+        for f in sorted(_package_dir().rglob('*.py')):
+            src = f.read_text(encoding='utf-8')
+            if 'DatasetSpec(' not in src or f.name == 'data.py' and f.parent == _package_dir(): continue
+            for node in ast.walk(ast.parse(src)):
+                if isinstance(node, ast.Call) and getattr(node.func, 'id', None) == 'DatasetSpec':
+                    name = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == 'name'), None)
+                    if isinstance(name, ast.Constant) and isinstance(name.value, str):  # a spec built in a loop changes as code
+                        _SPECS[name.value] = hashlib.sha256(ast.dump(node).encode()).hexdigest()[:16]
+    return _SPECS
+
 def _dataset_specs(exp, params:dict)->dict:
     "Registered datasets named by the run's parameter values (and its paper_data at paper scale) -> a hash of their entry."
-    from trustbook.data import DATASETS, _load_all_specs
+    specs = _registered_datasets()
     names = set(exp.paper_data) if params.get('scale') == 'paper' else set()
-    vals = [v for v in params.values()] + [x for v in params.values() if isinstance(v, (list, tuple)) for x in v]
-    named = {v for v in vals if isinstance(v, str)}
-    if not named and not names: return {}
-    _load_all_specs()
-    out = {}
-    for n in sorted(names | (named & set(DATASETS))):
-        s = DATASETS.get(n)
-        if s is None: continue
-        ident = dict(files=[(f.path, f.url, f.sha256) for f in s.files], package=list(s.package), source=s.source)
-        out[n] = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return out
+    vals = list(params.values()) + [x for v in params.values() if isinstance(v, (list, tuple)) for x in v]
+    names |= {v for v in vals if isinstance(v, str)}
+    return {n: specs[n] for n in sorted(names) if n in specs}
 
 def run_inputs(exp, # a `trustbook.papers.Experiment`
                params:dict, # the resolved parameters (`trustbook.params.resolve_params`)

@@ -44,7 +44,7 @@ class Claim:
 
 # %% ../nbs/03a_papers.ipynb
 PARAM_TYPES = ('int', 'float', 'bool', 'str', 'list', 'dict')
-_PARAM_KEYS = {'type', 'min', 'max', 'choices', 'scales', 'help'}
+_PARAM_KEYS = {'type', 'min', 'max', 'choices', 'scales', 'nullable', 'help'}
 
 @dataclass
 class ParamSpec:
@@ -56,6 +56,7 @@ class ParamSpec:
     choices: list|None = None # the allowed values (for a list: of each element)
     scales: list|None = None # the scales at which the parameter may be set; None: every scale
     help: str = '' # one line for `trustbook list -v`
+    nullable: bool = False # null is allowed too (e.g. "null: all rows") besides the range or choices
 
 def parse_param_spec(name:str, d, where:str)->ParamSpec:
     "Read and validate one entry of a `params:` section."
@@ -63,7 +64,8 @@ def parse_param_spec(name:str, d, where:str)->ParamSpec:
     if not isinstance(d, dict): raise TrustbookError(f"{where}: params.{name} must be a mapping such as {{min: 1}}, got {d!r}")
     bad = set(d) - _PARAM_KEYS
     if bad: raise TrustbookError(f"{where}: params.{name}: unknown field(s) {sorted(bad)}; allowed: {sorted(_PARAM_KEYS)}")
-    s = ParamSpec(name, d.get('type'), d.get('min'), d.get('max'), d.get('choices'), d.get('scales'), str(d.get('help', '')))
+    s = ParamSpec(name, d.get('type'), d.get('min'), d.get('max'), d.get('choices'), d.get('scales'), str(d.get('help', '')),
+                  bool(d.get('nullable', False)))
     if s.type is not None and s.type not in PARAM_TYPES:
         raise TrustbookError(f"{where}: params.{name}.type is {s.type!r}; choose one of {', '.join(PARAM_TYPES)}")
     for k in ('min', 'max'):

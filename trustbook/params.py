@@ -56,8 +56,9 @@ def check_value(name:str, # the parameter
                ):
     "`value` converted to the parameter's type (an int where a float is expected), or a `TrustbookError` saying what is allowed."
     t = _type_of(default, spec)
-    if value is None:
-        if default is None or t is None: return None
+    if value is None:  # null: "the default behaviour" (all rows, the best device...) unless the declaration says otherwise
+        if spec is None or default is None or spec.nullable or (spec.choices is not None and None in spec.choices): return None
+        if spec.choices is None and spec.min is None and spec.max is None: return None
         raise TrustbookError(f"parameter {name!r} cannot be empty (null); expected {describe_param(default, spec)}")
     bad = lambda what: TrustbookError(f"parameter {name!r} {what}, got {value!r}")
     if t == 'bool' and not isinstance(value, bool): raise bad("must be true or false")
@@ -89,6 +90,7 @@ def describe_param(default=None, spec:ParamSpec|None=None)->str:
         if spec.min is not None and spec.max is not None: out.append(f"in [{spec.min:g}, {spec.max:g}]")
         elif spec.min is not None: out.append(f">= {spec.min:g}")
         elif spec.max is not None: out.append(f"<= {spec.max:g}")
+        if spec.nullable: out.append('or null')
         if spec.scales: out.append(f"set only at scale {', '.join(spec.scales)}")
         if spec.help: out.append(spec.help)
     return ', '.join(out)

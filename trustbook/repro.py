@@ -41,25 +41,25 @@ def judge_claim(cid:str, # the claim's (or check's) id
                 entry:Claim|None=None, # its registry entry (None: not declared, or no registry at hand)
                )->dict:
     "`v` re-judged with the test `entry` declares (see above); raises a `TrustbookError` naming what disagrees."
-    from trustbook.metrics import VERDICTS, CHECK_OUTCOMES, rejudge
+    from trustbook import metrics
     if not isinstance(v, dict) or 'verdict' not in v or 'ours' not in v:
         raise TrustbookError(f"claim {cid!r}: expected a verdict dict with 'ours' and 'verdict' (trustbook.metrics.verdict or .check), got {type(v).__name__}")
     where = f"nbs/experiments/{entry.paper}.yml" if entry else ''
     if v.get('kind') == 'check':
-        if v['verdict'] not in CHECK_OUTCOMES: raise TrustbookError(f"check {cid!r}: outcome {v['verdict']!r} is not one of {CHECK_OUTCOMES}")
+        if v['verdict'] not in metrics.CHECK_OUTCOMES: raise TrustbookError(f"check {cid!r}: outcome {v['verdict']!r} is not one of {metrics.CHECK_OUTCOMES}")
         if entry is not None and not entry.check:
             raise TrustbookError(f"{cid!r} is declared under claims: in {where}, but the notebook computed a check (pass/fail); "
                                  f"move it under checks: or compute a verdict (trustbook.metrics.verdict)")
         return v
-    if v['verdict'] not in VERDICTS: raise TrustbookError(f"claim {cid!r}: verdict {v['verdict']!r} is not one of {VERDICTS}")
+    if v['verdict'] not in metrics.VERDICTS: raise TrustbookError(f"claim {cid!r}: verdict {v['verdict']!r} is not one of {metrics.VERDICTS}")
     if entry is None or 'values' not in v: return v
     if not entry.has_spec:  # no declared test yet: as computed, without a margin
-        return rejudge(v, direction=v.get('direction', 'higher'), sesoi=None, threshold=v.get('threshold'))
+        return metrics.rejudge(v, direction=v.get('direction', 'higher'), sesoi=None, threshold=v.get('threshold'))
     for k in ('kind', 'direction'):
         if v.get(k) is not None and v[k] != getattr(entry, k):
             raise TrustbookError(f"claim {cid!r}: the notebook's test has {k} {v[k]!r}, but {where} declares {k}: {getattr(entry, k)}; "
                                  f"the registry decides: make the notebook compute the declared test")
-    return rejudge(v, direction=entry.direction, sesoi=entry.sesoi, threshold=entry.threshold if entry.kind == 'threshold' else None)
+    return metrics.rejudge(v, direction=entry.direction, sesoi=entry.sesoi, threshold=entry.threshold if entry.kind == 'threshold' else None)
 
 # %% ../nbs/03_repro.ipynb
 def _peak_rss_mb():
