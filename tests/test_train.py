@@ -141,3 +141,18 @@ def test_data_parallel_on_two_processes_follows_one_process():
         loss, ref = (out['loss'], out['ref_loss']) if kind == 'sr' else ({'l': out['loss']}, {'l': out['ref_loss']})
         assert loss.keys() == ref.keys() and all(abs(loss[k] - ref[k]) < 1e-4 for k in ref), (kind, out)
     assert 'resumed' in r.stderr and 'at step' in r.stderr
+
+
+def test_cached_model_is_built_once_when_two_processes_race(tmp_path):
+    "Two jobs asking for the same cache entry at once: one trains and writes, the other waits and loads it."
+    import subprocess, sys
+    from pathlib import Path
+    script = Path(__file__).parent/'fixtures'/'cache_race.py'
+    log = tmp_path/'log.txt'
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path/'cache'), str(log)], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert log.read_text().count('trained') == 1, 'the entry was trained twice'
+    assert outs[0][0] == outs[1][0] and sorted(o[1] for o in outs) == ['False', 'True']
+    assert not list((tmp_path/'cache').rglob('*.partial'))

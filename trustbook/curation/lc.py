@@ -279,16 +279,13 @@ def pruning_accuracy(pretrained:nn.Module, X, y, # downstream training set
 # %% ../../nbs/31_curation.lc.ipynb
 def every_ratio_verdict(df, # rows of `pruning_accuracy` over seeds (columns method, ratio, seed, accuracy)
                         method:str, baseline:str, alpha:float=0.05)->dict:
-    "Paired verdict per ratio, combined: holds if it holds at every ratio."
-    from trustbook.metrics import paired_verdict
+    "Paired verdict per ratio, combined (`metrics.all_of`): holds only if it holds at every ratio."
+    from trustbook.metrics import paired_verdict, all_of
     per = {}
     for r, g in df.groupby('ratio'):
         w = g.pivot(index='seed', columns='method', values='accuracy')
         per[float(r)] = paired_verdict(100 * w[method].values, 100 * w[baseline].values, alpha=alpha, digits=2)
-    vs = [v['verdict'] for v in per.values()]
-    verdict = 'holds' if all(v == 'holds' for v in vs) else 'does not hold' if 'does not hold' in vs else 'inconclusive'
-    ours = '; '.join(f"{int(round(100 * r))}%: {v['diff'][0]:+.2f} pts ({v['verdict']})" for r, v in per.items())
-    return dict(verdict=verdict, ours=f"{method} - {baseline} accuracy: " + ours, per_ratio=per, n=len(df.seed.unique()))
+    return dict(all_of({f"{int(round(100 * r))}%": v for r, v in per.items()}), per_ratio=per)
 
 def mean_over_ratios_verdict(df, method:str, baseline:str, alpha:float=0.05)->dict:
     "Paired verdict over seeds of the accuracy averaged over all ratios (in points)."

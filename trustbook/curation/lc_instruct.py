@@ -550,15 +550,12 @@ def instruct_pruning_run(model, tokenizer,
 def per_category_verdict(rows:pd.DataFrame, # `instruct_pruning_run` rows over seeds
                          method:str, baseline:str, alpha:float=0.05)->dict:
     "Paired verdict (accuracy points) in every category except 'average', combined."
-    from trustbook.metrics import paired_verdict
+    from trustbook.metrics import paired_verdict, all_of
     per = {}
     for c, g in rows[rows.category != 'average'].groupby('category'):
         w = g.pivot(index='seed', columns='method', values='accuracy')
         per[c] = paired_verdict(100 * w[method].values, 100 * w[baseline].values, alpha=alpha, digits=2)
-    vs = [v['verdict'] for v in per.values()]
-    verdict = 'holds' if all(v == 'holds' for v in vs) else 'does not hold' if 'does not hold' in vs else 'inconclusive'
-    ours = '; '.join(f"{c}: {v['diff'][0]:+.2f} pts ({v['verdict']})" for c, v in per.items())
-    return dict(verdict=verdict, ours=f"{method} - {baseline} accuracy: " + ours, per_category=per, n=int(rows.seed.nunique()))
+    return dict(all_of(per), per_category=per)
 
 # %% ../../nbs/35_curation.lc_instruct.ipynb
 STANDIN_CATEGORIES = ('arithmetic', 'reversal', 'copying', 'capitalisation')
