@@ -401,8 +401,7 @@ def test_dry_run_plan_up_to_date_vs_stale(toy_project):
     yml.write_text(yml.read_text().replace('smoke: {n: 50, n_seeds: 3}', 'smoke: {n: 60, n_seeds: 3}'))
     p = plan()
     assert 'stale: parameters (n: 50 -> 60); estimate 0:' in p and 'total: 1 run(s), about 0:' in p, p
-    yml.write_text(yml.read_text().replace('paper: "0.10"', 'paper: "0.10"\n        kind: paired\n        direction: higher\n'
-                                            '        sesoi: 0.05\n        sesoi_source: "a tenth of the shift"'))
+    yml.write_text(yml.read_text().replace('sesoi: 0.05', 'sesoi: 0.1'))  # a declared margin changed
     assert 'claim specs (toy_method_beats_baseline)' in plan()
     nb = proj/'nbs'/'experiments'/'toy_main.ipynb'
     nb.write_text(nb.read_text().replace('time.sleep(sleep)', 'time.sleep(sleep)  # edited'))
@@ -440,3 +439,27 @@ def test_progress_in_the_terminal_no_kernel_chatter(toy_project):
     assert len(log.splitlines()) < 200  # the bars reach the log at most every ten seconds
     q = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', '--force', '-q', env=env)
     assert q.returncode == 0 and q.stderr.strip() == '' and q.stdout.startswith('1 ran'), q.stderr
+
+
+# ---- issue 18: RESULTS.md in the verdict vocabulary -----------------------------------------------------------------
+
+def test_results_md_claims_checks_and_how_to_read(toy_project):
+    "A reported run: claim rows with the difference, its 95% CI, n, Holm p, the margin and the verdict; checks apart."
+    proj, runs, env = toy_project
+    r = trustbook_cli('reproduce', 'toy_main', '--scale', 'cpu', env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = json.loads((runs/'toy'/'toy_main'/'cpu'/'results.json').read_text())
+    v = res['claims']['toy_method_beats_baseline']
+    assert (v['verdict'], v['sesoi'], v['n']) == ('holds', 0.05, 5) and len(v['values']['method']) == 5  # judged by the registry's spec
+    assert res['claims']['toy_values_finite']['verdict'] == 'passes'
+    md = (proj/'figures'/'RESULTS.md').read_text()
+    assert '## How to read a verdict' in md and '**inconclusive**' in md and 'not* evidence against' in md
+    assert 'Holm-adjusted within each paper' in md
+    assert "| claim | paper's number | ours: difference [95% CI] | n | p (Holm) | smallest effect | scale | verdict |" in md, md
+    row = next(l for l in md.splitlines() if l.startswith('| the shifted method beats the baseline |'))
+    assert re.search(r'\| 0\.10 \| -?[\d.]+ vs -?[\d.]+: \+0\.\d+ \[\+0\.\d+, \+0\.\d+\] \| 5 \| [<\d.]+ \| ±0\.05 \| cpu \| \*\*holds\*\* \|$', row), row
+    never = next(l for l in md.splitlines() if l.startswith('| a claim the notebook does not compute |'))
+    assert 'no margin declared' in never and never.endswith('**not run** |'), never
+    checks = md[md.index('Checks ('):]
+    assert '| every drawn mean is finite | 10 finite values | cpu | passes |' in checks, checks
+    assert 'toy_values_finite' not in md.split('Checks (')[0]  # never counted among the claims

@@ -27,7 +27,7 @@ def reproduce_with_executor(executor:str, names=None, scale='cpu', seed=0, overr
     if pkg is None: raise TrustbookError(f"unknown executor {executor!r}; choose local, ray or slurm")
     if importlib.util.find_spec(pkg) is None:
         raise TrustbookError(f"--executor {executor} needs the {pkg!r} package: pip install {pkg}")
-    exps = check_runs(names, scale, seed, overrides, processes)
+    exps = check_runs(names, scale, seed, overrides, processes, echo=echo)
     if dry_run: return reproduce(names, scale, seed, overrides, force, dry_run=True, processes=processes, echo=echo)
     gpus = lambda e: (processes if e.data_parallel else 1) if scale == 'paper' else 0
     before, t0 = verdict_table(scale, exps), time.time()

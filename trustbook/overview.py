@@ -57,7 +57,8 @@ def _last(s)->str:
     l = s['last']
     if not l: return ''
     where = 'snapshot in figures/runs' if s['from_snapshot'] else 'last run'
-    return f"{where}: {str(l.get('finished_at', '?'))[:16].replace('T', ' ')}, commit {str(l.get('git_commit'))[:10]}, {_clock(l.get('wall_time_s') or 0)}"
+    commit = f"commit {l['git_commit'][:10]}" if l.get('git_commit') else 'commit unknown'
+    return f"{where}: {str(l.get('finished_at', '?'))[:16].replace('T', ' ')}, {commit}, {_clock(l.get('wall_time_s') or 0)}"
 
 def format_plan(plan:list[dict], jobs:int=1)->str:
     "The plan as text: one line per run (what, state and why, estimate), the parameters set for each run that runs, the total."
@@ -89,13 +90,13 @@ def format_plan(plan:list[dict], jobs:int=1)->str:
 
 # %% ../nbs/03h_overview.ipynb
 def run_status(names:list[str]|None=None, scale:str|None=None)->list[dict]:
-    "`run_state` of each selected experiment at `scale`, or at every scale it has a record of (else `cpu`)."
+    "`run_state` of each selected experiment at `scale`, or at every scale it has a record of (else `cpu`, or its first scale)."
     from trustbook.papers import select_experiments
     out = []
     for e in select_experiments(names):
         scales = [scale] if scale else [s for s in SCALES if s in e.scales and (
             (run_dir(e, s)/'results.json').exists() or _snapshot(e, s) or run_dir(e, s).exists() or attempt_dir(e, s).exists())]
-        for s in scales or (['cpu'] if 'cpu' in e.scales else []):
+        for s in scales or (['cpu'] if 'cpu' in e.scales else list(e.scales)[:1]):
             if s in e.scales: out.append(run_state(e, s))
     return out
 

@@ -131,7 +131,7 @@ def parse_claim(c, where:str, experiment:str='', paper:str='', check:bool=False)
     if direction is not None and direction not in DIRECTIONS:
         raise TrustbookError(f"{where}: direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
     sesoi = _number(c.get('sesoi'), 'sesoi', where)
-    if sesoi is not None and sesoi < 0: raise TrustbookError(f"{where}: sesoi must be 0 or more (a margin), got {sesoi}")
+    if sesoi is not None and not sesoi > 0: raise TrustbookError(f"{where}: sesoi must be a positive number (a margin), got {sesoi}")
     if sesoi is not None and not c.get('sesoi_source'):
         raise TrustbookError(f"{where}: a sesoi needs its sesoi_source (where the margin comes from)")
     threshold = _number(c.get('threshold'), 'threshold', where)

@@ -59,7 +59,10 @@ def _p(p)->str:
 
 def _ours(v:dict)->str:
     "'0.231 vs 0.219: +0.012 [+0.004, +0.020]': the two means, the difference and its 95% interval."
-    if 'ci' not in v or 'diff' not in v: return str(v.get('ours', '—'))
+    if v.get('kind') == 'all_of':  # a claim that must hold in every component: each component's difference
+        return '; '.join(f"{k}: {_signed(c.get('diff'))} [{_signed((c.get('ci') or (None, None))[0])}, {_signed((c.get('ci') or (None, None))[1])}]"
+                         for k, c in v['components'].items())
+    if not v.get('ci') or 'diff' not in v: return str(v.get('ours', '—'))
     m = (v.get('method') or [None])[0]
     other = (v.get('baseline') or [None])[0] if v.get('baseline') else v.get('threshold')
     lo, hi = v['ci']
@@ -69,7 +72,7 @@ def _ours(v:dict)->str:
 def _row(p:Paper, e:Experiment, c:Claim, scale:str, v:dict|None, p_adj=None)->dict:
     r = dict(paper=p.name, id=c.id, claim=c.text, experiment=e.name, paper_value=c.paper_value, scale=scale,
              verdict='not run', ours='—', n='—', p='—', sesoi='—', note='', check=c.check)
-    sesoi = c.sesoi if c.has_spec else (v or {}).get('sesoi')
+    sesoi = v['sesoi'] if v and 'sesoi' in v else c.sesoi  # the margin the verdict was judged with
     r['sesoi'] = f"±{_num(sesoi)}" if sesoi is not None else 'no margin declared'
     if v is None: return r
     r.update(verdict=v.get('verdict', '—'), ours=_ours(v), n=v.get('n', '—'), note=v.get('note', ''))
@@ -78,11 +81,10 @@ def _row(p:Paper, e:Experiment, c:Claim, scale:str, v:dict|None, p_adj=None)->di
 
 def _holm(family:dict)->dict:
     "Claim id -> (Holm-adjusted p, verdict after adjustment) over one paper's claims at one scale."
-    fam = {k: v for k, v in family.items() if 'values' in v and 'p' in v}  # runs of an older trustbook have no values
+    fam = {k: v for k, v in family.items() if v.get('kind') in ('paired', 'threshold', 'all_of')}  # older runs' verdicts have no kind
     if not fam: return {}
     from trustbook.metrics import adjust_family
-    adj = adjust_family(fam)
-    return {k: (a.get('p_holm', a.get('p_adj', a.get('p'))), a['verdict']) for k, a in adj.items()}
+    return {k: (a.get('p_adj', a.get('p')), a['verdict']) for k, a in adjust_family(fam).items()}
 
 def results_table(registry:dict|None=None, results:list|None=None,
                   include_smoke:bool=False, # smoke runs count too (the end summary of a smoke run; never the report)
@@ -119,13 +121,15 @@ _CLAIM_COLS = [('paper', 'paper'), ('claim', 'claim'), ('paper_value', "paper's 
                ('n', 'n'), ('p', 'p (Holm)'), ('sesoi', 'smallest effect'), ('scale', 'scale'), ('verdict', 'verdict')]
 _FOLDABLE = {'paper': 'paper', 'n': 'n', 'scale': 'scale', 'sesoi': 'smallest effect of interest'}
 
-def results_markdown(rows:list[dict])->str:
+def results_markdown(rows:list[dict],
+                     said:tuple=(), # constant columns the page already names (e.g. the paper, under its heading): dropped silently
+                    )->str:
     "The claim rows as one Markdown table (headed 'verdict'), with the columns that never change said once above it."
     if not rows: return "No claims registered.\n"
     same = {k: rows[0][k] for k in _FOLDABLE if len(rows) > 1 and all(str(r[k]) == str(rows[0][k]) for r in rows)}
     cols = [(k, h) for k, h in _CLAIM_COLS if k not in same]
-    out = ''
-    if same: out += 'Every row: ' + '; '.join(f"{_FOLDABLE[k]} {v}" for k, v in same.items()) + '.\n\n'
+    out, note = '', {k: v for k, v in same.items() if k not in said}
+    if note: out += 'Every row: ' + '; '.join(f"{_FOLDABLE[k]} {v}" for k, v in note.items()) + '.\n\n'
     out += '| ' + ' | '.join(h for _, h in cols) + ' |\n|' + '---|' * len(cols) + '\n'
     for r in rows: out += '| ' + ' | '.join(f"**{r[k]}**" if k == 'verdict' else _md_escape(r[k]) for k, _ in cols) + ' |\n'
     return out
@@ -166,7 +170,7 @@ def results_document(registry:dict, results:list)->str:
           "by hand.", "", HOW_TO_READ, "", f"Multiplicity: {HOLM_RULE}", ""]
     for p in registry.values():
         pr, pc = [r for r in rows if r['paper'] == p.name], [r for r in checks if r['paper'] == p.name]
-        md += [f"## {p.name}: {p.title}", "", results_markdown([{**r, 'paper': p.name} for r in pr]).rstrip('\n'), ""]
+        md += [f"## {p.name}: {p.title}", "", results_markdown(pr, said=('paper',)).rstrip('\n'), ""]
         if pc: md += ["Checks (premises and sanity properties; not counted among the claims):", "", checks_markdown(pc).rstrip('\n'), ""]
     notes = [r for r in rows + checks if r['note']]
     if notes: md += ["## Notes", ""] + [f"- **{r['id']}** ({r['scale']}): {r['note']}" for r in notes] + [""]

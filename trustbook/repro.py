@@ -52,12 +52,14 @@ def judge_claim(cid:str, # the claim's (or check's) id
                                  f"move it under checks: or compute a verdict (trustbook.metrics.verdict)")
         return v
     if v['verdict'] not in metrics.VERDICTS: raise TrustbookError(f"claim {cid!r}: verdict {v['verdict']!r} is not one of {metrics.VERDICTS}")
-    if entry is None or 'values' not in v: return v
-    if not entry.has_spec:  # no declared test yet: as computed, without a margin
-        return metrics.rejudge(v, direction=v.get('direction', 'higher'), sesoi=None, threshold=v.get('threshold'))
-    for k in ('kind', 'direction'):
-        if v.get(k) is not None and v[k] != getattr(entry, k):
-            raise TrustbookError(f"claim {cid!r}: the notebook's test has {k} {v[k]!r}, but {where} declares {k}: {getattr(entry, k)}; "
+    if entry is None or v.get('kind') not in ('paired', 'threshold', 'all_of'): return v  # hand-made: no per-seed values to re-judge
+    if not entry.has_spec:  # no declared test yet: as computed, but without a margin (a margin is declared, never chosen after the fact)
+        return metrics.rejudge({**v, 'sesoi': None, 'components': {k: {**c, 'sesoi': None} for k, c in v['components'].items()}}
+                               if v['kind'] == 'all_of' else {**v, 'sesoi': None})
+    kind = next(iter(v['components'].values())).get('kind') if v['kind'] == 'all_of' else v['kind']
+    for k, got in (('kind', kind), ('direction', v.get('direction'))):
+        if got is not None and got != getattr(entry, k):
+            raise TrustbookError(f"claim {cid!r}: the notebook's test has {k} {got!r}, but {where} declares {k}: {getattr(entry, k)}; "
                                  f"the registry decides: make the notebook compute the declared test")
     return metrics.rejudge(v, direction=entry.direction, sesoi=entry.sesoi, threshold=entry.threshold if entry.kind == 'threshold' else None)
 

@@ -133,10 +133,16 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
 
 # %% ../nbs/03e_runner.ipynb
 def check_runs(names:list[str]|None=None, scale:str='cpu', seed:int=0, overrides:dict|None=None, processes:int=1,
-               jobs:int=1)->list[Experiment]:
+               jobs:int=1, echo=None)->list[Experiment]:
     "The selected experiments, after checking every argument of the runs (names, scale, parameters, processes, jobs)."
     check_scale(scale)
     exps = select_experiments(names)
+    named = {e.name for e in exps} & set(names or [])  # named one by one: a missing scale is an error (resolve_params says so)
+    without = [e.name for e in exps if scale not in e.scales and e.name not in named]
+    if without:  # a paper (or "all") stands for its experiments that have this scale
+        exps = [e for e in exps if e.name not in without]
+        if not exps: raise TrustbookError(f"none of the selected experiments has a {scale!r} scale ({', '.join(without)})")
+        if echo: echo(f"no {scale} scale, not run: {', '.join(without)}")
     if processes < 1: raise TrustbookError(f"--processes must be at least 1, got {processes}")
     if jobs < 1: raise TrustbookError(f"--jobs must be at least 1, got {jobs}")
     if processes > 1: rank_environments(processes)  # enough GPUs? fail before anything runs
@@ -155,7 +161,7 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
     "Run the selected experiments at `scale`, then print the end summary; returns one outcome per experiment."
     from trustbook.overview import plan_runs, format_plan, verdict_table, end_summary
     from trustbook.monitor import Monitor
-    exps = check_runs(names, scale, seed, overrides, processes, jobs)
+    exps = check_runs(names, scale, seed, overrides, processes, jobs, echo)
     if dry_run:
         echo(format_plan(plan_runs(exps, scale, seed, overrides, force, processes), jobs)); return []
     if processes > 1:
