@@ -146,7 +146,7 @@ def test_slurm_executor_through_submitit(toy_project, tmp_path, monkeypatch):
     "`--executor slurm` submits each run as a submitit job; submitit's local cluster runs the same code path here."
     pytest.importorskip('submitit', reason='submitit is part of the dev install (bash install.sh --dev)')
     import shutil
-    from trustbook.repro import reproduce_with_executor
+    from trustbook.executors import reproduce_with_executor
     proj, runs, env = toy_project
     local = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', env=env)
     assert local.returncode == 0, local.stderr
@@ -245,6 +245,8 @@ def test_failed_run_keeps_the_last_good_run(toy_project):
     out = runs/'toy'/'toy_main'/'smoke'
     assert trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', env=env).returncode == 0
     good = (out/'results.json').read_text()
+    r = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', '-p', 'n_seeds=-1', env=env)  # refused before a kernel starts
+    assert r.returncode == 2 and "'n_seeds' must be at least 1" in r.stderr and sorted(p.name for p in out.parent.iterdir()) == ['smoke']
     r = trustbook_cli('reproduce', 'toy_main', '--scale', 'smoke', '-p', 'fail=true', env=env)
     assert r.returncode == 1 and 'boom' in r.stdout, r.stdout + r.stderr
     assert (out/'results.json').read_text() == good  # the last good run, whole

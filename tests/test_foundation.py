@@ -13,9 +13,9 @@ def _readme_commands():
 
 
 def test_readme_is_rendered_from_index():
-    from trustbook.repro import render_readme
+    from trustbook.report import render_readme
     assert render_readme(ROOT/'nbs'/'index.ipynb') == (ROOT/'README.md').read_text(), \
-        "README.md differs from nbs/index.ipynb: re-render it (trustbook report, or trustbook.repro.render_readme)"
+        "README.md differs from nbs/index.ipynb: re-render it (trustbook report, or trustbook.report.render_readme)"
 
 
 def test_ci_runs_the_readme_test_command():

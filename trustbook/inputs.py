@@ -13,6 +13,7 @@ __all__ = ['module_deps', 'used_files', 'code_hashes', 'library_hash', 'run_inpu
            'stale_reasons']
 
 # %% ../nbs/03c_inputs.ipynb
+_NAMED_RE = re.compile(r"""['"](trustbook(?:\.\w+)+)['"]""")  # a module named in a string: imported by name somewhere
 _IMPORT_RE = re.compile(r'^\s*(?:from\s+(\.*)([\w.]*)\s+import\s+(\([^)]*\)|[\w, *]+)|import\s+(trustbook[\w.]*))', re.M)
 
 def _registry_modules(src:str)->set[str]:
@@ -34,7 +35,7 @@ def module_deps(src:str, # a module's (or a notebook's) code
                )->set[str]:
     "trustbook modules that `src` imports (absolute or relative imports, and `Registry(modules=...)`), as dotted names."
     pkg = modname.split('.')[:-1]
-    out = {m for m in _registry_modules(src) if m.startswith('trustbook')}
+    out = {m for m in _registry_modules(src) if m.startswith('trustbook')} | set(_NAMED_RE.findall(src))
     for dots, mod, names, plain in _IMPORT_RE.findall(src):
         if plain: out.add(plain); continue
         if dots: base = '.'.join((pkg[:len(pkg) - len(dots) + 1] if len(dots) > 1 else pkg) + ([mod] if mod else []))

@@ -76,7 +76,7 @@ def _row(p:Paper, e:Experiment, c:Claim, scale:str, v:dict|None, p_adj=None)->di
     r['sesoi'] = f"±{_num(sesoi)}" if sesoi is not None else 'no margin declared'
     if v is None: return r
     r.update(verdict=v.get('verdict', '—'), ours=_ours(v), n=v.get('n', '—'), note=v.get('note', ''))
-    if 'p' in v: r['p'] = _p(p_adj if p_adj is not None else v['p'])
+    if 'p' in v: r['p'] = _p(p_adj if p_adj is not None else v['p']) + ('' if v.get('kind') else ' (uncorrected)')  # a run of an older trustbook
     return r
 
 def _holm(family:dict)->dict:
@@ -129,7 +129,7 @@ def results_markdown(rows:list[dict],
     same = {k: rows[0][k] for k in _FOLDABLE if len(rows) > 1 and all(str(r[k]) == str(rows[0][k]) for r in rows)}
     cols = [(k, h) for k, h in _CLAIM_COLS if k not in same]
     out, note = '', {k: v for k, v in same.items() if k not in said}
-    if note: out += 'Every row: ' + '; '.join(f"{_FOLDABLE[k]} {v}" for k, v in note.items()) + '.\n\n'
+    if note: out += 'Every row: ' + '; '.join(v if v == 'no margin declared' else f"{_FOLDABLE[k]} {v}" for k, v in note.items()) + '.\n\n'
     out += '| ' + ' | '.join(h for _, h in cols) + ' |\n|' + '---|' * len(cols) + '\n'
     for r in rows: out += '| ' + ' | '.join(f"**{r[k]}**" if k == 'verdict' else _md_escape(r[k]) for k, _ in cols) + ' |\n'
     return out
