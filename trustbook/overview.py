@@ -37,7 +37,8 @@ def run_state(exp:Experiment, scale:str, seed:int=0, overrides:dict|None=None, p
     else: state, reasons = 'stale', stale_reasons(old.get('inputs'), inputs)
     stamp = attempt_dir(exp, scale)/'checkpoints'/'inputs_hash'
     failed = sorted(final.glob('failed-*')) if final.exists() else []
-    return dict(exp=exp, scale=scale, state=state, reasons=reasons, last=last, from_snapshot=old is None and last is not None,
+    snap = None if old is not None or last is None else ([] if last.get('inputs_hash') == key else stale_reasons(last.get('inputs'), inputs))
+    return dict(exp=exp, scale=scale, state=state, reasons=reasons, last=last, from_snapshot=old is None and last is not None, snapshot_reasons=snap,
                 estimate=(last or {}).get('wall_time_s'), resumes=stamp.exists() and stamp.read_text() == key,
                 failed=failed[-1] if failed and (old is None or failed[-1].stat().st_mtime > (final/'results.json').stat().st_mtime) else None,
                 set_params={k: v for k, v in params.items() if k not in RUNNER_PARAMS and (k in exp.scales[scale] or k in (overrides or {}))})
@@ -106,7 +107,9 @@ def format_status(states:list[dict])->str:
     for s in states:
         e = s['exp']
         what = s['state'] + (': ' + '; '.join(s['reasons']) if s['reasons'] else '')
-        if s['state'] == 'never run' and s['from_snapshot']: what = 'not in runs/, ' + _last(s)
+        if s['state'] == 'never run' and s['from_snapshot']:
+            sr = s['snapshot_reasons']
+            what = f"not in runs/; {_last(s)}: " + ('same inputs as now' if not sr else 'stale: ' + '; '.join(sr))
         elif s['last']: what += f" ({_last(s)})"
         if s['failed']: what += f"; last attempt failed: {s['failed']/'run.log'}"
         if s['resumes']: what += '; an interrupted attempt waits to resume'

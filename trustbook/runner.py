@@ -91,7 +91,6 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
                   )->RunOutcome:
     "Run one experiment notebook through papermill (or skip it if nothing changed); never raises for a failing notebook."
     params = resolve_params(exp, scale, seed, overrides)
-    if STOP.is_set(): raise KeyboardInterrupt  # interrupted while this run waited for its turn
     processes = processes if exp.data_parallel else 1
     final, att = run_dir(exp, scale), attempt_dir(exp, scale)
     _recover(final)
@@ -189,6 +188,7 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
             finally: ex.shutdown(wait=True, cancel_futures=True)
     except KeyboardInterrupt:
         stop_all(); mon.close()
+        STOP.clear()  # every child is gone and every worker has returned: a later call in this process may run again
         raise
     finally: mon.close()
     wall = time.time() - t0
