@@ -11,7 +11,19 @@ from .core import TrustbookError, SCALES, DEFAULT_SCALE
 __all__ = ['make_parser', 'main']
 
 # %% ../nbs/06_cli.ipynb
+def _list_registries(names):
+    from trustbook.registry import load_all_registries
+    regs = load_all_registries()
+    unknown = set(names) - set(regs)
+    if unknown: raise TrustbookError(f"unknown registry {sorted(unknown)}; registries: {', '.join(sorted(regs))}")
+    for kind, r in sorted(regs.items(), key=lambda kv: (kv[1].area, kv[0])):
+        if names and kind not in names: continue
+        print(f"{kind} ({r.area or 'core'}):")
+        for n, doc, mod in r.describe(): print(f"  {n}: {doc} [{mod}]")
+    return 0
+
 def _cmd_list(a):
+    if a.registries: return _list_registries(a.names)
     from trustbook.papers import load_registry
     from trustbook.params import notebook_parameters, describe_param, RUNNER_PARAMS
     reg = load_registry()
@@ -88,6 +100,7 @@ def make_parser()->argparse.ArgumentParser:
     l = sub.add_parser('list', help='papers, experiments, their parameters and scales')
     l.add_argument('names', nargs='*', help='papers or experiments (default: all)')
     l.add_argument('-v', '--verbose', action='store_true', help='show every parameter, what it accepts, its per-scale values, and each claim\'s declared test')
+    l.add_argument('--registries', action='store_true', help='list the methods chosen by name instead (attacks, losses, samplers, distillers...): each registry, its names and where each is defined')
     l.set_defaults(func=_cmd_list)
     r = sub.add_parser('reproduce', help='run experiment notebooks through papermill')
     r.add_argument('names', nargs='*', help='papers or experiments (default: all)')

@@ -8,7 +8,7 @@ import importlib, inspect
 from .core import TrustbookError
 
 # %% auto 0
-__all__ = ['REGISTRIES', 'AREA_PACKAGES', 'Registry', 'registry', 'load_all_registries']
+__all__ = ['REGISTRIES', 'Registry', 'registry', 'load_all_registries']
 
 # %% ../nbs/00_registry.ipynb
 REGISTRIES:dict = {}
@@ -68,12 +68,9 @@ def registry(kind:str)->Registry:
     if kind not in REGISTRIES: raise TrustbookError(f"no registry of {kind!r}; known: {', '.join(sorted(REGISTRIES))}")
     return REGISTRIES[kind]
 
-AREA_PACKAGES = ('llm', 'privacy', 'curation', 'recsys', 'sr')
-
 def load_all_registries()->dict:
-    "Import every module of the area packages (each registry lives beside its entries) and return `REGISTRIES`."
+    "Import every trustbook module (each registry lives beside its entries) and return `REGISTRIES`."
     import pkgutil, trustbook
-    for area in AREA_PACKAGES:
-        pkg = importlib.import_module(f'trustbook.{area}')
-        for m in pkgutil.iter_modules(pkg.__path__, f'trustbook.{area}.'): importlib.import_module(m.name)
+    for m in pkgutil.walk_packages(trustbook.__path__, 'trustbook.'):
+        if m.name.rsplit('.', 1)[-1] not in ('__main__', '_modidx'): importlib.import_module(m.name)
     return REGISTRIES
