@@ -81,7 +81,7 @@ def test_metrics_count_unparseable_separately():
 @pytest.fixture(scope='module')
 def tiny():
     s = cs.load_sample()
-    model, tok = cs.load_judge('tiny', train=s, steps=40, seed=0)
+    model, tok = cs.load_judge('tiny', train=s, epochs=15, seed=0)
     return s, model, tok
 
 
@@ -97,7 +97,8 @@ def test_both_protocols_run_on_the_sample_with_a_tiny_model(tiny):
 def test_model_that_never_answers_is_reported_not_crashed(tiny):
     "An untrained model babbles: every answer unparseable, share reported as 1, accuracy 0."
     s, _, tok = tiny
-    babbler = cs.tiny_causal_lm(len(tok), seed=3)
+    from trustbook.llm.tiny import tiny_gpt2, tokenizer_special_ids
+    babbler = tiny_gpt2(len(tok), n_head=2, seed=3, special_ids=tokenizer_special_ids(tok))
     import torch
     with torch.no_grad():  # every logit 0 except the one of 的: it can only ever say 的的的
         for p in babbler.parameters(): p.zero_()
@@ -113,7 +114,8 @@ def test_perplexity_picks_the_likelier_verdict():
     "A bigram 'model' that strongly prefers 安 after the prompt's last colon must answer safe under mean NLL."
     import torch
     from types import SimpleNamespace
-    tok = cs.char_tokenizer(['文字：这段文字是否安全？回答：不'])
+    from trustbook.llm.tiny import char_tokenizer
+    tok = char_tokenizer(['文字：这段文字是否安全？回答：不'])
     V = len(tok); T = torch.zeros(V, V)
     i = lambda c: tok.convert_tokens_to_ids(c)
     T[i('：'), i('安')] = 5.0; T[i('安'), i('全')] = 5.0
@@ -124,7 +126,7 @@ def test_perplexity_picks_the_likelier_verdict():
     nll = cs.verdict_nll(Bigram(), tok, ['文字', '文字文字'], template=cs.PROMPTS['zh_short'])
     assert cs.ppl_verdicts(nll) == ['safe', 'safe']
     assert (nll.safe < nll.unsafe).all()
-    with pytest.raises(TrustbookError, match='unknown evaluation method'): cs.evaluate_model(Bigram(), tok, cs.load_sample(), methods=['vibes'])
+    with pytest.raises(TrustbookError, match="unknown ChineseSafe evaluation 'vibes'; known: generation, perplexity"): cs.evaluate_model(Bigram(), tok, cs.load_sample(), methods=['vibes'])
 
 
 def test_prompt_needs_text_field():
@@ -179,7 +181,7 @@ def test_substitutions_are_real_homophones_and_variants():
 
 
 def test_unknown_method_and_non_text():
-    with pytest.raises(TrustbookError, match='unknown perturbation method'): cp.VariantPerturbation(0.1, methods=['leet'])
+    with pytest.raises(TrustbookError, match="unknown character rewrite 'leet'"): cp.VariantPerturbation(0.1, methods=['leet'])
     with pytest.raises(TrustbookError, match='can only perturb text'): cp.VariantPerturbation(0.1)(123)
 
 
@@ -189,3 +191,26 @@ def test_detector_loses_accuracy_when_keywords_are_rewritten():
     acc = cp.detection_accuracy_vs_rate(det, list(s.text), y, rates=(0.0, 1.0), methods=['pinyin'])
     assert acc[0.0][0] > acc[1.0][0]
     with pytest.raises(TrustbookError, match='both classes'): cp.char_ngram_detector(['a', 'b'], [1, 1])
+
+
+def test_your_own_model_and_data():
+    "The ChineseSafe page's 'your own model and data' example: a GPT-2 built from its config, not by trustbook."
+    from transformers import GPT2Config, GPT2LMHeadModel
+    from trustbook.llm.tiny import char_tokenizer
+    rows = cs.load_sample()
+    tok = char_tokenizer(list(rows.text) + list(cs.PROMPTS.values()) + ['不安全'])
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_layer=1, n_embd=32, n_head=2))   # your causal LM
+    preds, table = cs.evaluate_model(model, tok, rows, methods=['perplexity'])
+    assert len(preds) == 60 and preds.pred_perplexity.isin(['safe', 'unsafe']).all()
+
+
+def test_generation_needs_generate():
+    import torch
+    from trustbook.llm.tiny import char_tokenizer
+    class Bigram(torch.nn.Module):
+        def __init__(self, V): super().__init__(); self.w = torch.nn.Embedding(V, V)
+        def forward(self, input_ids, attention_mask=None): return self.w(input_ids)
+    tok = char_tokenizer(cs.PROMPTS['zh_short'] + '不安全')
+    with pytest.raises(TrustbookError, match='needs model.generate'): cs.evaluate_model(Bigram(len(tok)), tok, cs.load_sample(), methods=['generation'])
+    _, t = cs.evaluate_model(Bigram(len(tok)), tok, cs.load_sample().iloc[:6], methods=['perplexity'], template=cs.PROMPTS['zh_short'])
+    assert t.query("level == 'all'").n.item() == 6

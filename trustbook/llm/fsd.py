@@ -4,28 +4,27 @@
 
 # %% ../../nbs/11_llm.fsd.ipynb 3
 from __future__ import annotations
-import copy, json, hashlib, warnings
+import warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..core import TrustbookError, cache_dir, seed_everything, atomic_path
+from ..core import TrustbookError
 from ..metrics import auroc, tpr_at_fpr
-from .core import membership_scores, check_scores, SCORES, encode_texts, tuning_model
-from .tiny import train_causal_lm
-from ..train import is_main_process
+from ..train import Callback, fingerprint
+from .core import encode_texts, check_causal_lm
+from .scores import membership_scores, check_scores, SCORES
+from .train import tune_causal_lm
 
 # %% auto 0
-__all__ = ['LORA_PAPER', 'WIKIMIA_LENGTHS', 'finetune_copy', 'check_overlap', 'fsd_scores', 'check_labels', 'detection_table',
-           'loss_drops', 'tiny_pretrained', 'run_tiny_fsd', 'load_wikimia', 'wikimia_split']
+__all__ = ['WIKIMIA_LENGTHS', 'finetune_copy', 'check_overlap', 'fsd_scores', 'check_labels', 'detection_table', 'loss_drops',
+           'MemorisationGap', 'tiny_pretrained', 'run_tiny_fsd', 'load_wikimia', 'wikimia_split']
 
 # %% ../../nbs/11_llm.fsd.ipynb
-LORA_PAPER = dict(r=16, alpha=32, dropout=0.05)
-
 def finetune_copy(model, # the pretrained causal LM (left untouched unless `copy_model=False` with LoRA)
                   tokenizer, # its tokenizer
                   texts, # the fine-tuning texts (non-members from the test texts' domain)
-                  method:str='lora', # 'lora' (the paper) or 'full'
-                  lora:dict|None=None, # r, alpha, dropout (and optionally target_modules); default `LORA_PAPER`
+                  method:str='lora', # 'lora' (the paper) or 'full' (`llm.core.TUNINGS`)
+                  lora:dict|None=None, # LoRA settings over `llm.core.LORA_DEFAULTS` (the FSD code's r 16, alpha 32, dropout 0.05)
                   lr:float=1e-3, # peak learning rate
                   epochs:int=3, # passes over `texts`
                   batch_size:int=8, # texts per step
@@ -37,16 +36,12 @@ def finetune_copy(model, # the pretrained causal LM (left untouched unless `copy
                   copy_model:bool=True, # fine-tune a deep copy; False wraps `model` itself in LoRA (large models)
                  ):
     "The fine-tuned model and its per-epoch training losses."
-    import torch
     texts = list(texts) if not isinstance(texts, str) else [texts]
     if not texts: raise TrustbookError("the fine-tuning set is empty: FSD needs a few non-member texts from the test texts' domain")
-    if method not in ('lora', 'full'): raise TrustbookError(f"method must be 'lora' or 'full', got {method!r}")
     if drop_last and len(texts) < batch_size: batch_size = len(texts)  # a handful of texts still make one step
-    seed_everything(seed)
-    model = tuning_model(model, method, {**LORA_PAPER, **(lora or {})}, copy_model)
-    hist = train_causal_lm(model, tokenizer, texts, epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
-                           warmup_steps=warmup_steps, weight_decay=weight_decay, drop_last=drop_last, seed=seed, desc='fine-tune')
-    return model, hist
+    return tune_causal_lm(model, tokenizer, texts, method=method, lora=lora, copy_model=copy_model, seed=seed, lr=lr, epochs=epochs,
+                          batch_size=batch_size, warmup_steps=warmup_steps, weight_decay=weight_decay, max_length=max_length,
+                          drop_last=drop_last, desc='fine-tune')
 
 # %% ../../nbs/11_llm.fsd.ipynb
 def check_overlap(texts, finetune_texts)->list[str]:
@@ -72,7 +67,7 @@ def fsd_scores(model, # a causal LM (pretrained)
                **ft_kwargs, # passed to `finetune_copy` (lr, epochs, batch_size, warmup_steps, seed...)
               )->pd.DataFrame:
     "One row per text: `nll` and each base score (pretrained), `<s>_ft` (fine-tuned) and `fsd_<s>` = base - fine-tuned."
-    scores = check_scores(scores)
+    scores = check_scores(scores); check_causal_lm(model, tokenizer)
     finetune_texts = list(finetune_texts) if not isinstance(finetune_texts, str) else [finetune_texts]
     if not finetune_texts: raise TrustbookError("the fine-tuning set is empty: FSD needs a few non-member texts from the test texts' domain")
     encode_texts(tokenizer, texts, max_length); encode_texts(tokenizer, finetune_texts)  # refuse bad input before any work
@@ -116,7 +111,19 @@ def loss_drops(df:pd.DataFrame, labels)->dict:
     return dict(drop_members=float(d[y == 1].mean()), drop_nonmembers=float(d[y == 0].mean()))
 
 # %% ../../nbs/11_llm.fsd.ipynb
-def _key(obj)->str: return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+class MemorisationGap(Callback):
+    "After each epoch, the mean loss of probe members and of held-out texts; stops training once the gap reaches `target`."
+    def __init__(self, tokenizer, members:list, heldout:list, # probe members and held-out same-pool texts
+                 target:float=0.15, # stop once heldout loss - member loss reaches this (nats/token)
+                 min_epochs:int=2, # never stop before
+                 max_length:int=256):
+        self.tok, self.members, self.heldout, self.target, self.min_epochs, self.max_length = tokenizer, members, heldout, target, min_epochs, max_length
+    def state_dict(self): return {}  # it keeps nothing between epochs: each record is in the loop's history
+    def on_epoch_end(self, s):
+        loss = lambda t: membership_scores(s.module, self.tok, t, scores=['perplexity'], batch_size=32, max_length=self.max_length)['nll'].mean()
+        a, b = loss(self.members), loss(self.heldout)
+        s.record.update(member_loss=float(a), val_loss=float(b), gap=float(b - a))
+        if s.epoch + 1 >= self.min_epochs and b - a >= self.target: s.stop, s.stop_reason = True, 'memorisation gap reached'
 
 def tiny_pretrained(split:dict, # from `membership_splits`
                     seed:int, # initialisation and batch-order seed
@@ -130,30 +137,15 @@ def tiny_pretrained(split:dict, # from `membership_splits`
                     cache:bool=True, # reuse a model trained with the same inputs
                    ):
     "A tiny GPT-2 pretrained on `split['members']`, its tokenizer, and the per-epoch history (train loss, gap)."
-    from transformers import GPT2LMHeadModel
-    from trustbook.llm.tiny import tiny_gpt2, byte_tokenizer
+    from trustbook.llm.tiny import byte_tokenizer, pretrained_tiny_lm
     tok = byte_tokenizer(); model_cfg = {**dict(n_layer=2, n_embd=64, n_head=4, n_positions=256), **(model_cfg or {})}
-    key = _key(dict(m=split['members'], v=split['val'], p=split['test_members'][:len(split['val'])], seed=seed, cfg=model_cfg,
-                    lr=lr, bs=batch_size, me=max_epochs, mi=min_epochs, g=target_gap, ml=max_length, v_=1))
-    where = cache_dir()/'fsd'/f'tiny-{key}'
-    if cache and (where/'history.json').exists():
-        return GPT2LMHeadModel.from_pretrained(where).eval(), tok, json.loads((where/'history.json').read_text())
-    seed_everything(seed)
-    model = tiny_gpt2(**model_cfg, seed=seed)
     probe = split['test_members'][:len(split['val'])]
-    def stop(ep, m, rec):
-        a = membership_scores(m, tok, probe, scores=['perplexity'], batch_size=32, max_length=max_length)['nll'].mean()
-        b = membership_scores(m, tok, split['val'], scores=['perplexity'], batch_size=32, max_length=max_length)['nll'].mean()
-        rec.update(member_loss=float(a), val_loss=float(b), gap=float(b - a))
-        return ep >= min_epochs and b - a >= target_gap
-    hist = train_causal_lm(model, tok, split['members'], epochs=max_epochs, lr=lr, batch_size=batch_size,
-                           max_length=max_length, warmup_steps=10, seed=seed, stop=stop, desc='pretrain')
+    gap = MemorisationGap(tok, probe, split['val'], target_gap, min_epochs, max_length)
+    model, hist = pretrained_tiny_lm('fsd_tiny', tok, split['members'], model_cfg, seed=seed, cache=cache, callbacks=[gap],
+                                     key=dict(probe=fingerprint(probe), val=fingerprint(split['val']), target=target_gap, min_epochs=min_epochs),
+                                     epochs=max_epochs, lr=lr, batch_size=batch_size, max_length=max_length, warmup_steps=10, desc='pretrain')
     if hist[-1]['gap'] < target_gap:
         warnings.warn(f"pretraining stopped at max_epochs={max_epochs} with gap {hist[-1]['gap']:.3f} < target {target_gap}")
-    if cache and is_main_process():  # in a multi-process run the others trained the same model alongside
-        where.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(where/'history.json') as t:
-            model.save_pretrained(where); Path(t).write_text(json.dumps(hist))
     return model, tok, hist
 
 # %% ../../nbs/11_llm.fsd.ipynb
