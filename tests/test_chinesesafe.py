@@ -214,3 +214,48 @@ def test_generation_needs_generate():
     with pytest.raises(TrustbookError, match='needs model.generate'): cs.evaluate_model(Bigram(len(tok)), tok, cs.load_sample(), methods=['generation'])
     _, t = cs.evaluate_model(Bigram(len(tok)), tok, cs.load_sample().iloc[:6], methods=['perplexity'], template=cs.PROMPTS['zh_short'])
     assert t.query("level == 'all'").n.item() == 6
+
+
+# --- the loader under arbitrary input (issue 19) ---------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+_CELL = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=6),
+                  st.sampled_from(['safe', 'unsafe', '安全', '不安全', '脏话辱骂', 'privacy', 'Swear Words', '  ']))
+_ROW = st.dictionaries(st.sampled_from(['text', 'label', 'category', 'content', '标签', 'id', 'x']), _CELL, max_size=5)
+_FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def _valid(df, n):
+    "A loaded table is the whole file, every row valid."
+    assert list(df.columns)[-4:] == ['text', 'label', 'subclass', 'cls'] and len(df) == n
+    assert df.label.isin(cs.LABELS).all() and df.text.str.strip().astype(bool).all()
+
+
+@_FUZZ
+@given(rows=st.lists(_ROW, max_size=4), suffix=st.sampled_from(['.jsonl', '.json', '.csv']))
+def test_loader_on_arbitrary_rows_loads_all_or_names_the_problem(tmp_path_factory, rows, suffix):
+    p = tmp_path_factory.mktemp('rows')/f'rows{suffix}'
+    if suffix == '.jsonl': p.write_text('\n'.join(json.dumps(r, ensure_ascii=False) for r in rows), encoding='utf-8')
+    elif suffix == '.json': p.write_text(json.dumps(rows, ensure_ascii=False), encoding='utf-8')
+    else: pd.DataFrame(rows).to_csv(p, index=False)
+    try: df = cs.load_chinesesafe(p)
+    except TrustbookError: return
+    _valid(df, len(rows))
+
+
+@_FUZZ
+@given(data=st.binary(max_size=300), suffix=st.sampled_from(['.jsonl', '.json', '.csv', '.tsv', '.parquet', '.txt']))
+def test_loader_on_arbitrary_bytes_never_raises_anything_else(tmp_path_factory, data, suffix):
+    p = tmp_path_factory.mktemp('bytes')/f'rows{suffix}'; p.write_bytes(data)
+    try: df = cs.load_chinesesafe(p)
+    except TrustbookError: return
+    assert len(df) >= 1 and df.label.isin(cs.LABELS).all()
+
+
+def test_tables_and_lengths_are_checked():
+    s = cs.load_sample()
+    with pytest.raises(TrustbookError, match=r"df lacks column\(s\) \['subclass', 'cls'\] \(the output of `load_chinesesafe`\)"):
+        cs.evaluate_model(None, None, s[['text', 'label']])
+    with pytest.raises(TrustbookError, match='n must be a positive number of rows'): cs.stratified_sample(s, 0)
+    with pytest.raises(TrustbookError, match='3 texts for 2 labels'): cp.char_ngram_detector(['a', 'b', 'c'], [0, 1])

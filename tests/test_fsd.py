@@ -140,3 +140,12 @@ def test_plain_torch_model_with_full_fine_tuning():
     assert np.isfinite(df.filter(like='fsd_').values).all()
     with pytest.raises(TrustbookError, match='cannot adapt a GRULM'): fsd_scores(GRULM(), byte_tokenizer(), TEXTS, ['new text'] * 4)
     with pytest.raises(TrustbookError, match='must be a torch.nn.Module'): fsd_scores(lambda x: x, byte_tokenizer(), TEXTS, ['new text'])
+
+
+def test_tables_passed_in_are_checked():
+    df = pd.DataFrame({'nll': [1., 2.], 'perplexity': [1., 2.]})
+    with pytest.raises(TrustbookError, match=r"df lacks column\(s\) \['fsd_perplexity'\] \(the output of `fsd_scores`\)"):
+        detection_table(df, [0, 1], ['perplexity'])
+    with pytest.raises(TrustbookError, match=r"lacks column\(s\) \['nll_ft'\]"): loss_drops(df, [0, 1])
+    with pytest.raises(TrustbookError, match='3 labels for 2 scored texts'): loss_drops(df.assign(nll_ft=0.), [0, 1, 1])
+    with pytest.raises(TrustbookError, match=r"lacks column\(s\) \['length'\]"): wikimia_split(pd.DataFrame(dict(text=['a'], label=[0])))

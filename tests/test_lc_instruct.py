@@ -142,3 +142,44 @@ def test_registries_resolve_by_name_in_a_fresh_interpreter():
         assert out.returncode == 0 and out.stdout.strip() == 'ok', (mod, out.stderr[-2000:])
     from trustbook.registry import registry
     assert 'min_k_pp' in registry('membership score')   # and by kind, through `trustbook list`'s lookup
+
+
+# --- the loaders under arbitrary input (issue 19) --------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st, HealthCheck
+from trustbook.llm.mmlu import read_mmlu
+
+_CELL = st.one_of(st.none(), st.booleans(), st.integers(-2, 6), st.floats(allow_nan=True), st.text(max_size=5),
+                  st.sampled_from(['', '  ', 'A', 'virology', 'philosophy']), st.lists(st.text(max_size=3), min_size=3, max_size=5))
+_ROW = st.dictionaries(st.sampled_from(['instruction', 'input', 'output', 'question', 'subject', 'choices', 'answer', 'category', 'x']),
+                       _CELL, max_size=7)
+_FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@_FUZZ
+@given(rows=st.lists(_ROW, max_size=4), suffix=st.sampled_from(['.jsonl', '.json']))
+def test_instruction_and_mmlu_loaders_load_all_rows_or_name_the_problem(tmp_path_factory, rows, suffix):
+    p = tmp_path_factory.mktemp('rows')/f'rows{suffix}'
+    p.write_text(json.dumps(rows) if suffix == '.json' else '\n'.join(json.dumps(r) for r in rows), encoding='utf-8')
+    try: df = load_alpaca(p)
+    except TrustbookError: pass
+    else: assert len(df) == len(rows) and all(isinstance(v, str) for v in df.instruction) and df.output.str.strip().astype(bool).all()
+    try: q = read_mmlu(p)
+    except TrustbookError: pass
+    else: assert len(q) == len(rows) and q.answer.between(0, 3).all() and all(len(c) == 4 for c in q.choices)
+
+
+@_FUZZ
+@given(data=st.binary(max_size=300), suffix=st.sampled_from(['.jsonl', '.json', '.parquet', '.csv']))
+def test_instruction_and_mmlu_loaders_on_arbitrary_bytes(tmp_path_factory, data, suffix):
+    p = tmp_path_factory.mktemp('bytes')/f'f{suffix}'; p.write_bytes(data)
+    for load in (load_alpaca, read_mmlu):
+        try: load(p)
+        except TrustbookError: pass
+
+
+def test_tables_passed_in_are_checked(tok):
+    with pytest.raises(TrustbookError, match=r"preds lacks column\(s\) \['correct'\]"): mmlu_accuracy(pd.DataFrame({'category': ['x']}))
+    with pytest.raises(TrustbookError, match='3 categories for 4 scores'): select_instructions('lc', [1., 2., 3., 4.], 2, ['a'] * 3)
+    with pytest.raises(DataFormatError, match="row 1: missing field 'output'"):
+        instruction_finetune(tiny_gpt2(n_layer=1, n_embd=16, n_head=2), tok, [TRAIN[0], dict(instruction='x', input='')], template='compact')

@@ -13,7 +13,7 @@ from ..core import TrustbookError, progress
 from ..registry import Registry
 from .lc import masking_fractions, prunable_weights, flexrand_select, topk_select
 from .core import stratified_subset
-from ..llm.core import padding_id
+from ..llm.core import padding_id, check_table
 from ..llm.instruct import validate_alpaca, encode_examples, response_token_logprobs, instruction_finetune
 from ..llm.mmlu import evaluate_mmlu, mmlu_accuracy
 
@@ -97,7 +97,7 @@ def instruction_lc(model, # a Hugging Face causal LM (masked in place, restored 
                   ):
     "Learning complexity per example: response-token loss averaged over magnitude-masked subnets (higher = harder)."
     fr = masking_fractions(n_steps, schedule) if fractions is None else np.asarray(fractions, dtype=float)
-    enc = encode_examples(tokenizer, examples, template, max_length)
+    enc = encode_examples(tokenizer, examples, template, max_length)  # validates the rows first
     pad = padding_id(tokenizer); L = np.zeros((len(fr), len(enc)))
     subnets = masked_subnets(model, fr, exclude, max_exact, backup_device, seed)
     try:
@@ -164,6 +164,8 @@ def select_instructions(method:str, # a name in `SELECTIONS`
     "Sorted indices of the kept examples."
     select = SELECTIONS[method]
     s = np.asarray(scores, dtype=float); k = _n_keep(len(s), keep)
+    if s.ndim != 1: raise TrustbookError(f"scores must be one number per example, got shape {s.shape}")
+    if categories is not None and len(categories) != len(s): raise TrustbookError(f"{len(categories)} categories for {len(s)} scores")
     if getattr(select, 'uses_scores', True) and not np.isfinite(s).all(): raise TrustbookError("LC scores contain NaN or inf")
     return np.sort(np.asarray(select(s, k, categories=categories, split=split, seed=seed)))
 
@@ -212,6 +214,9 @@ def per_category_verdict(rows:pd.DataFrame, # `instruct_pruning_run` rows over s
                          method:str, baseline:str, alpha:float=0.05)->dict:
     "Paired verdict (accuracy points) in every category except 'average', combined."
     from trustbook.metrics import paired_verdict, all_of
+    check_table(rows, ['seed', 'method', 'category', 'accuracy'], 'rows', 'instruct_pruning_run')
+    absent = {method, baseline} - set(rows.method)
+    if absent: raise TrustbookError(f"rows hold no method(s) {sorted(absent)}; they hold {sorted(set(rows.method))}")
     per = {}
     for c, g in rows[rows.category != 'average'].groupby('category'):
         w = g.pivot(index='seed', columns='method', values='accuracy')

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from ..core import TrustbookError
 from ..registry import Registry
-from .core import check_causal_lm, load_causal_lm, lm_logits, pad_batch, padding_id
+from .core import check_causal_lm, check_table, load_causal_lm, lm_logits, pad_batch, padding_id
 from ..data import DatasetSpec, RemoteFile, register_dataset, dataset_dir, DataFormatError
 
 # %% auto 0
@@ -149,6 +149,8 @@ def load_sample()->pd.DataFrame:
 
 def stratified_sample(df:pd.DataFrame, n:int, seed:int=0)->pd.DataFrame:
     "About `n` rows drawn evenly from every (sub-class, label) cell, seeded."
+    check_table(df, ['subclass', 'label'], 'df', 'load_chinesesafe')
+    if not isinstance(n, (int, np.integer)) or n < 1: raise TrustbookError(f"n must be a positive number of rows, got {n!r}")
     g = df.groupby(['subclass', 'label'], sort=True)
     k = max(1, n // g.ngroups)
     return pd.concat([x.sample(min(k, len(x)), random_state=seed) for _, x in g]).sort_index()
@@ -159,6 +161,7 @@ def split_rows(df:pd.DataFrame, # validated rows
                seed:int=0)->tuple[pd.DataFrame, pd.DataFrame]:
     "A seeded train/test split stratified by sub-class and label (each cell keeps at least one row on each side when it can)."
     if not 0 < test_size < 1: raise TrustbookError(f"test_size must be in (0, 1), got {test_size}")
+    check_table(df, ['subclass', 'label'], 'df', 'load_chinesesafe')
     rng = np.random.default_rng(seed); te = []
     for _, g in df.groupby(['subclass', 'label'], sort=True):
         k = int(round(len(g) * test_size)); k = min(max(k, 1), len(g) - 1) if len(g) > 1 else 0
@@ -291,6 +294,7 @@ def safety_metrics(df:pd.DataFrame, # rows with `label`, `subclass`, `cls`
                    pred:str='pred', # the column holding predictions (None = unparseable)
                   )->pd.DataFrame:
     "One row of metrics for all rows, each class and each sub-class (level, group, zh, n, accuracy, ...)."
+    check_table(df, ['label', 'subclass', 'cls'], 'df', 'load_chinesesafe')
     if pred not in df.columns: raise TrustbookError(f"no prediction column {pred!r}; columns are {list(df.columns)}")
     rows = [dict(level='all', group='all', zh='全部', **binary_safety_metrics(list(df.label), list(df[pred])))]
     for c, (zh, en) in CLASSES.items():
@@ -322,8 +326,9 @@ def evaluate_model(model, tokenizer,
                    template:str=PROMPTS['zh'], max_new_tokens:int=8, batch_size:int=16, chat:bool=False,
                   )->tuple[pd.DataFrame, pd.DataFrame]:
     "Per-row predictions (`pred_<method>`, plus raw answers / NLLs) and the metrics table of every method."
-    protocols = {m: EVALUATIONS[m] for m in methods}
-    check_causal_lm(model, tokenizer, generate='generation' in methods)
+    protocols = {m: EVALUATIONS[m] for m in ((methods,) if isinstance(methods, str) else methods)}
+    check_table(df, ['text', 'label', 'subclass', 'cls'], 'df', 'load_chinesesafe')
+    check_causal_lm(model, tokenizer, generate='generation' in protocols)
     rows = df.reset_index(drop=True).copy(); tables = []
     for m, run in protocols.items():
         out = run(model, tokenizer, list(rows.text), template, max_new_tokens=max_new_tokens, batch_size=batch_size, chat=chat)

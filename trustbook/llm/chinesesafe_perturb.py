@@ -159,6 +159,8 @@ def char_ngram_detector(texts, # training texts
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
+    texts, labels = list(texts), list(labels)
+    if len(texts) != len(labels): raise TrustbookError(f"{len(texts)} texts for {len(labels)} labels")
     if len(set(labels)) < 2: raise TrustbookError("the detector needs training rows of both classes")
     pipe = make_pipeline(TfidfVectorizer(analyzer='char', ngram_range=tuple(ngram_range), sublinear_tf=True, max_features=max_features),
                          LogisticRegression(C=C, max_iter=1000, random_state=seed))
@@ -171,7 +173,8 @@ def detection_accuracy_vs_rate(detector, # fitted classifier with `.predict`, or
                               )->dict:
     "{rate: (accuracy, recall of class 1)} of `detector` on `texts` rewritten at each rate (a dict of detectors: {name: that})."
     dets = detector if isinstance(detector, dict) else {None: detector}
-    y = np.asarray(labels); res = {k: {} for k in dets}
+    texts, y = list(texts), np.asarray(labels); res = {k: {} for k in dets}
+    if len(texts) != len(y): raise TrustbookError(f"{len(texts)} texts for {len(y)} labels")
     for r in rates:
         x = perturb_texts(texts, r, seed=seed, methods=methods)  # the same rewrites for every detector
         for k, d in dets.items():

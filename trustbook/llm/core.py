@@ -11,8 +11,8 @@ from ..core import TrustbookError, get_device
 from ..registry import Registry
 
 # %% auto 0
-__all__ = ['TUNINGS', 'LORA_DEFAULTS', 'load_causal_lm', 'check_causal_lm', 'lm_logits', 'encode_texts', 'pad_batch',
-           'padding_id', 'token_stats', 'token_logprobs', 'lora_adapters', 'full_weights', 'tuning_model']
+__all__ = ['TUNINGS', 'LORA_DEFAULTS', 'load_causal_lm', 'check_causal_lm', 'lm_logits', 'check_table', 'encode_texts',
+           'pad_batch', 'padding_id', 'token_stats', 'token_logprobs', 'lora_adapters', 'full_weights', 'tuning_model']
 
 # %% ../../nbs/10_llm.core.ipynb
 def load_causal_lm(name_or_path:str, # a hub id (e.g. 'EleutherAI/pythia-6.9b') or a local folder
@@ -94,6 +94,20 @@ def lm_logits(model, # a causal LM (or its data-parallel wrapper)
         raise TrustbookError(f"the tokenizer gives id {int(x.max())} but the model's vocabulary has {lg.shape[-1]} entries: "
                              "model and tokenizer do not belong together")
     return lg
+
+# %% ../../nbs/10_llm.core.ipynb
+def check_table(df, # the table a caller passed
+                columns, # the columns it must have
+                arg:str='df', # the argument's name, for the message
+                made_by:str='', # the function whose output it should be, for the message
+               ):
+    "`df` if it is a pandas DataFrame holding `columns`; else a `TrustbookError` naming the argument and what is missing."
+    import pandas as pd
+    hint = f" (the output of `{made_by}`)" if made_by else ''
+    if not isinstance(df, pd.DataFrame): raise TrustbookError(f"{arg} must be a pandas DataFrame{hint}, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing: raise TrustbookError(f"{arg} lacks column(s) {missing}{hint}; it has {list(df.columns)[:12]}")
+    return df
 
 # %% ../../nbs/10_llm.core.ipynb
 def encode_texts(tokenizer, # a transformers tokenizer

@@ -11,7 +11,7 @@ import pandas as pd
 from ..core import TrustbookError
 from ..metrics import auroc, tpr_at_fpr
 from ..train import Callback, fingerprint
-from .core import encode_texts, check_causal_lm
+from .core import encode_texts, check_causal_lm, check_table
 from .scores import membership_scores, check_scores, SCORES
 from .train import tune_causal_lm
 
@@ -97,17 +97,21 @@ def detection_table(df:pd.DataFrame, # from `fsd_scores`
                     fpr:float=0.05, # the TPR@FPR operating point
                    )->pd.DataFrame:
     "AUC and TPR@`fpr` of each base score and of its FSD deviation (one row per score)."
+    scores = check_scores(scores)
+    check_table(df, [*scores, *(f'fsd_{s}' for s in scores)], 'df', 'fsd_scores')
     y = check_labels(labels)
     if len(y) != len(df): raise TrustbookError(f"{len(y)} labels for {len(df)} scored texts")
     rows = []
-    for s in check_scores(scores):
+    for s in scores:
         rows.append(dict(score=s, auc=auroc(y, df[s]), auc_fsd=auroc(y, df[f'fsd_{s}']),
                          tpr=tpr_at_fpr(y, df[s], fpr), tpr_fsd=tpr_at_fpr(y, df[f'fsd_{s}'], fpr)))
     return pd.DataFrame(rows)
 
 def loss_drops(df:pd.DataFrame, labels)->dict:
     "Mean drop of the token loss (nll before - after fine-tuning) of members and of non-members."
-    y = check_labels(labels); d = df['nll'].values - df['nll_ft'].values
+    check_table(df, ['nll', 'nll_ft'], 'df', 'fsd_scores'); y = check_labels(labels)
+    if len(y) != len(df): raise TrustbookError(f"{len(y)} labels for {len(df)} scored texts")
+    d = df['nll'].values - df['nll_ft'].values
     return dict(drop_members=float(d[y == 1].mean()), drop_nonmembers=float(d[y == 0].mean()))
 
 # %% ../../nbs/11_llm.fsd.ipynb
@@ -226,6 +230,7 @@ def wikimia_split(df:pd.DataFrame, # from `load_wikimia`
                  )->tuple[list[str], pd.DataFrame]:
     "The FSD code's protocol: per length split, a seeded 30/70 split; fine-tune on the 30% part's non-members, test on the 70%."
     if not 0 < ft_fraction < 1: raise TrustbookError(f"ft_fraction must be in (0, 1), got {ft_fraction}")
+    check_table(df, ['text', 'label', 'length'], 'df', 'load_wikimia'); check_labels(df['label'])
     rng = np.random.default_rng(seed); ft, test = [], []
     for _, g in df.groupby('length', sort=True):
         idx = rng.permutation(len(g)); k = int(round(ft_fraction * len(g)))

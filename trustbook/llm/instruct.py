@@ -76,7 +76,8 @@ def load_alpaca(path, # a `.json` list or a `.jsonl` file of Alpaca-format rows
     "Read and validate an Alpaca-format file."
     p = Path(path)
     if not p.exists(): raise TrustbookError(f"{p} does not exist")
-    text = p.read_text(encoding='utf-8')
+    try: text = p.read_text(encoding='utf-8')
+    except UnicodeDecodeError as e: raise DataFormatError(p, f"not UTF-8 text ({e}); save it as UTF-8 JSON") from None
     try:
         if p.suffix.lower() == '.jsonl': rows = [json.loads(l) for l in text.splitlines() if l.strip()]
         else: rows = json.loads(text)
@@ -108,7 +109,7 @@ def sample_path(kind:str='alpaca', # 'alpaca' or 'mmlu'
 # %% ../../nbs/13_llm.instruct.ipynb
 def encode_examples(tokenizer, examples, template='alpaca', max_length:int|None=None, add_eos:bool=True)->list[tuple[list[int], int]]:
     "`llm.train.encode_example` of every row of `examples` (DataFrame or list of dicts) under `template`."
-    rows = examples.to_dict('records') if isinstance(examples, pd.DataFrame) else list(examples)
+    rows = validate_alpaca(examples, '<examples>').to_dict('records')
     return [encode_example(tokenizer, *format_example(r, template), max_length, add_eos) for r in rows]
 
 @torch.no_grad()
@@ -145,8 +146,7 @@ def instruction_finetune(model, # a causal LM
                          **kw, # `llm.train.tune_causal_lm` / `train_causal_lm` arguments (grad_accum, warmup_steps, copy_model, ...)
                         ):
     "The tuned model and one record per epoch (mean response-token loss)."
-    rows = examples.to_dict('records') if isinstance(examples, pd.DataFrame) else list(examples)
-    pairs = [format_example(r, template) for r in rows]
+    pairs = [format_example(r, template) for r in validate_alpaca(examples, '<examples>').to_dict('records')]
     return tune_causal_lm(model, tokenizer, pairs, method=method, lora=lora, lr=lr, epochs=epochs, batch_size=batch_size,
                           max_length=max_length, seed=seed, desc='instruction-tune', **kw)
 

@@ -12,7 +12,7 @@ import torch
 from ..core import TrustbookError
 from ..registry import Registry
 from ..data import DataFormatError, DatasetSpec, RemoteFile, register_dataset, dataset_file
-from .core import pad_batch, padding_id, lm_logits
+from .core import pad_batch, padding_id, lm_logits, check_table
 from .train import encode_example
 from .instruct import format_example, response_token_logprobs, sample_path
 
@@ -192,6 +192,7 @@ def evaluate_mmlu(model, # a causal LM (base or tuned)
 def mmlu_accuracy(preds:pd.DataFrame, # from `evaluate_mmlu`
                  )->pd.Series:
     "Accuracy per category (question-weighted, as Hendrycks et al.) and 'average' over all questions."
+    check_table(preds, ['category', 'correct'], 'preds', 'evaluate_mmlu')
     s = preds.groupby('category').correct.mean().astype(float)
     s['average'] = float(preds.correct.mean())
     return s

@@ -122,6 +122,8 @@ def train_causal_lm(model, # a causal LM (trained in place; see `llm.core.check_
     enc = encode_training_data(tokenizer, data, max_length, add_eos)
     for name, v in dict(epochs=epochs, batch_size=batch_size, grad_accum=grad_accum).items():
         if not isinstance(v, int) or v < 1: raise TrustbookError(f"{name} must be a positive integer, got {v!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise TrustbookError(f"lr must be a positive number, got {lr!r}")
+    if not (isinstance(warmup_steps, int) and warmup_steps >= 0): raise TrustbookError(f"warmup_steps must be an integer >= 0, got {warmup_steps!r}")
     nb = len(enc) // batch_size if drop_last else math.ceil(len(enc) / batch_size)
     if nb == 0: raise TrustbookError(f"{len(enc)} items make no full batch of {batch_size} with drop_last=True")
     total = max(1, math.ceil(nb / grad_accum) * epochs); warm = min(warmup_steps, total // 10)
