@@ -20,12 +20,13 @@ def test_scores_shape_and_orientation(tiny):
     m, tok = tiny
     df = membership_scores(m, tok, TEXTS, batch_size=2)
     assert list(df.columns) == ['nll', *SCORES] and len(df) == 3 and np.isfinite(df.values).all()
-    np.testing.assert_allclose(df.perplexity, -df.nll)
+    np.testing.assert_allclose(df.perplexity, -np.exp(df.nll))   # the FSD code's perplexity; log-perplexity is a variant
+    np.testing.assert_allclose(membership_scores(m, tok, TEXTS, scores=['log_perplexity']).log_perplexity, -df.nll)
     lp = token_logprobs(m, tok, TEXTS)
     assert [len(v) for v in lp] == [len(t.encode()) - 1 for t in TEXTS]   # byte tokens, first one not predicted
     np.testing.assert_allclose(df.nll, [-v.mean() for v in lp], rtol=1e-6)
     # min_k is the mean of the lowest 20% of token log-probs: never above the mean log-prob
-    assert (df.min_k <= df.perplexity + 1e-9).all()
+    assert (df.min_k <= -df.nll + 1e-9).all()
 
 def test_batching_does_not_change_scores(tiny):
     m, tok = tiny

@@ -211,14 +211,16 @@ def instruct_pruning_run(model, tokenizer,
 
 # %% ../../nbs/35_curation.lc_instruct.ipynb
 def per_category_verdict(rows:pd.DataFrame, # `instruct_pruning_run` rows over seeds
-                         method:str, baseline:str, alpha:float=0.05)->dict:
+                         method:str, baseline:str, alpha:float=0.05,
+                         sesoi:float|None=None, # the margin in accuracy points (equivalence: 'no effect')
+                        )->dict:
     "Paired verdict (accuracy points) in every category except 'average', combined."
-    from trustbook.metrics import paired_verdict, all_of
+    from trustbook.metrics import verdict, all_of
     check_table(rows, ['seed', 'method', 'category', 'accuracy'], 'rows', 'instruct_pruning_run')
     absent = {method, baseline} - set(rows.method)
     if absent: raise TrustbookError(f"rows hold no method(s) {sorted(absent)}; they hold {sorted(set(rows.method))}")
     per = {}
     for c, g in rows[rows.category != 'average'].groupby('category'):
         w = g.pivot(index='seed', columns='method', values='accuracy')
-        per[c] = paired_verdict(100 * w[method].values, 100 * w[baseline].values, alpha=alpha, digits=2)
+        per[c] = verdict(100 * w[method].values, 100 * w[baseline].values, direction='higher', sesoi=sesoi, alpha=alpha, digits=2)
     return dict(all_of(per), per_category=per)

@@ -150,8 +150,8 @@ def _batch_stats(model, seqs, pad_id, with_dist=True):
     if with_dist:
         p = lp.exp()
         mu = (p * lp).sum(-1)
-        # float32 cancellation can make the variance slightly negative for peaked distributions
-        sd = ((p * lp * lp).sum(-1) - mu * mu).clamp_min(1e-12).sqrt()
+        dev = lp - mu[..., None]  # two passes: E[(l - mu)^2], not E[l^2] - mu^2 (cancellation in float32)
+        sd = (p * dev * dev).sum(-1).clamp_min(1e-12).sqrt(); del dev
     out = []
     for j, s in enumerate(seqs):
         n = len(s) - 1

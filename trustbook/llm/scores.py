@@ -13,8 +13,9 @@ from ..registry import Registry
 from .core import token_stats, token_logprobs
 
 # %% auto 0
-__all__ = ['MEMBERSHIP_SCORES', 'SCORES', 'TextStats', 'membership_score', 'zlib_bytes', 'perplexity_score', 'zlib_score',
-           'lowercase_score', 'min_k_score', 'min_k_pp_score', 'check_scores', 'membership_scores']
+__all__ = ['MEMBERSHIP_SCORES', 'SCORES', 'TextStats', 'membership_score', 'zlib_bytes', 'perplexity_score',
+           'log_perplexity_score', 'zlib_score', 'lowercase_score', 'min_k_score', 'min_k_pp_score', 'check_scores',
+           'membership_scores']
 
 # %% ../../nbs/10_llm.scores.ipynb
 MEMBERSHIP_SCORES = Registry('membership score', modules=('trustbook.llm.scores',), area='llm')
@@ -50,7 +51,12 @@ def _mink(v, k):
 
 @membership_score('perplexity')
 def perplexity_score(s:TextStats, k:float)->float:
-    "Perplexity: minus the log-perplexity (the mean token loss)."
+    "Perplexity: minus exp(mean token loss), as the FSD code scores it."
+    return -float(np.exp(_nll(s.logprob)))
+
+@membership_score('log_perplexity')
+def log_perplexity_score(s:TextStats, k:float)->float:
+    "Log-perplexity: minus the mean token loss."
     return -_nll(s.logprob)
 
 @membership_score('zlib')

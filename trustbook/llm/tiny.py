@@ -12,7 +12,7 @@ from .train import train_causal_lm
 
 # %% auto 0
 __all__ = ['PROTOCOLS', 'byte_tokenizer', 'tiny_gpt2', 'char_tokenizer', 'tokenizer_special_ids', 'pretrained_tiny_lm',
-           'pydoc_topics', 'chunk_text', 'topic_chunks', 'membership_splits']
+           'pydoc_topics', 'chunk_text', 'topic_chunks', 'membership_splits', 'mixed_finetune']
 
 # %% ../../nbs/10_llm.tiny.ipynb
 def _bytes_to_unicode():
@@ -127,35 +127,56 @@ def topic_chunks(docs:dict[str, str], # topic -> text
 # %% ../../nbs/10_llm.tiny.ipynb
 PROTOCOLS = ('shared', 'other', 'iid')
 
+def _pool(topics, chunks, rng):
+    "Every chunk of `topics`, shuffled."
+    p = [c for t in topics for c in chunks[t]]
+    return [p[i] for i in rng.permutation(len(p))]
+
+def _deal(topics, chunks, need):
+    "Whole topics, in order, until they hold `need` chunks."
+    out, got = [], 0
+    for t in topics:
+        if got >= need: break
+        out.append(t); got += len(chunks[t])
+    return out, got
+
 def membership_splits(chunks:dict[str, list[str]], # topic -> chunks (`topic_chunks`)
-                      seed:int, # the split's seed
+                      seed:int, # the draw's seed
                       n_members:int=300, # pretraining texts (members)
                       n_test:int=150, # test texts per class
                       n_ft:int=60, # fine-tuning non-members per protocol
                       n_val:int=60, # held-out same-pool texts for the stopping rule
+                      model_seed:int|None=None, # fixes the pretraining set (members, val); None: `seed` does
                      )->dict:
     "Seeded, disjoint text sets for the three protocols (see the table above)."
     if min(n_members, n_test, n_ft, n_val) < 1: raise TrustbookError("n_members, n_test, n_ft and n_val must all be at least 1")
     if n_test > n_members: raise TrustbookError(f"n_test ({n_test}) cannot exceed n_members ({n_members}): test members are pretraining texts")
-    rng = np.random.default_rng(seed)
-    topics = sorted(chunks); rng.shuffle(topics)
-    need = dict(mem=n_members + n_test + n_ft + n_val, T=n_test + n_ft, O=n_ft)
-    side, got = {k: [] for k in need}, {k: 0 for k in need}
-    order = list(need)
-    for t in topics:
-        k = next((k for k in order if got[k] < need[k]), None)
-        if k is None: break
-        side[k].append(t); got[k] += len(chunks[t])
-    short = {k: (got[k], need[k]) for k in need if got[k] < need[k]}
+    rng_m = np.random.default_rng(seed if model_seed is None else model_seed)
+    topics = sorted(chunks); rng_m.shuffle(topics)
+    mem_topics, got = _deal(topics, chunks, n_members + n_val + n_test + n_ft)
+    held = [t for t in topics if t not in set(mem_topics)]
+    rng = rng_m if model_seed is None else np.random.default_rng(seed)
+    held = [held[i] for i in rng.permutation(len(held))]
+    T_topics, got_T = _deal(held, chunks, n_test + n_ft)
+    O_topics, got_O = _deal(held[len(T_topics):], chunks, n_ft)
+    short = {k: v for k, v in dict(members=(got, n_members + n_val + n_test + n_ft), T=(got_T, n_test + n_ft), O=(got_O, n_ft)).items() if v[0] < v[1]}
     if short: raise TrustbookError(f"the corpus is too small for these sizes (side: (have, need) = {short}); lower n_members/n_test/n_ft")
-    def pool(k):
-        p = [c for t in side[k] for c in chunks[t]]; rng.shuffle(p); return p
-    mem, T, O = pool('mem'), pool('T'), pool('O')
-    members = mem[:n_members]; rest = mem[n_members:]
-    test_members = [members[i] for i in rng.permutation(n_members)[:n_test]]
-    iid_test, iid_ft, val = rest[:n_test], rest[n_test:n_test + n_ft], rest[n_test + n_ft:n_test + n_ft + n_val]
-    return dict(members=members, test_members=test_members, val=val,
-                topics={k: sorted(v) for k, v in side.items()},
+    mem = _pool(mem_topics, chunks, rng_m)
+    members, val, rest = mem[:n_members], mem[n_members:n_members + n_val], mem[n_members + n_val:]
+    rest = [rest[i] for i in rng.permutation(len(rest))]
+    T, O = _pool(T_topics, chunks, rng), _pool(O_topics, chunks, rng)
+    test_idx = set(rng.permutation(n_members)[:n_test].tolist())
+    return dict(members=members, val=val, test_members=[members[i] for i in sorted(test_idx)],
+                spare_members=[m for i, m in enumerate(members) if i not in test_idx],
+                topics=dict(mem=sorted(mem_topics), T=sorted(T_topics), O=sorted(O_topics)),
                 shared=dict(test=T[:n_test], ft=T[n_test:n_test + n_ft]),
                 other=dict(test=T[:n_test], ft=O[:n_ft]),
-                iid=dict(test=iid_test, ft=iid_ft))
+                iid=dict(test=rest[:n_test], ft=rest[n_test:n_test + n_ft]))
+
+def mixed_finetune(split:dict, # from `membership_splits`
+                   overlap:float, # share of the fine-tuning texts taken from the test non-members' topics T, in [0, 1]
+                  )->list[str]:
+    "A fine-tuning set of `shared`'s size: the first `overlap` share from T (`shared`), the rest from O (`other`)."
+    if not 0 <= overlap <= 1: raise TrustbookError(f"overlap must be in [0, 1], got {overlap}")
+    n = len(split['shared']['ft']); k = int(round(overlap * n))
+    return split['shared']['ft'][:k] + split['other']['ft'][:n - k]

@@ -158,14 +158,23 @@ def tune_causal_lm(model, # the causal LM to start from (untouched unless `copy_
                    copy_model:bool=True, # tune a deep copy (False: wrap `model` itself in LoRA)
                    gradient_checkpointing:bool=False, # trade compute for memory (7B models)
                    seed:int=0, # LoRA initialisation and batch order
+                   cache:str|None=None, # a cache kind: keep the tuned model (`train.cached_model`), keyed by the start model's weights, the data, the recipe and the seed (small models)
                    **train_kw, # `train_causal_lm` arguments (epochs, lr, batch_size, grad_accum, ...)
                   ):
     "The tuned model and its per-epoch history."
-    seed_everything(seed)
-    model = tuning_model(model, method, lora, copy_model)
-    if gradient_checkpointing:
-        model.gradient_checkpointing_enable()
-        if hasattr(model, 'enable_input_require_grads'): model.enable_input_require_grads()
-    hist = train_causal_lm(model, tokenizer, data, seed=seed, **train_kw)
-    if gradient_checkpointing: model.gradient_checkpointing_disable()
-    return model.eval(), hist
+    from trustbook.train import cached_model, fingerprint
+    def make():
+        seed_everything(seed)  # LoRA's initialisation draws from the global generator
+        m = tuning_model(model, method, lora, copy_model)
+        if gradient_checkpointing:
+            m.gradient_checkpointing_enable()
+            if hasattr(m, 'enable_input_require_grads'): m.enable_input_require_grads()
+        return m
+    def train(m): return dict(history=train_causal_lm(m, tokenizer, data, seed=seed, **train_kw))
+    if cache is None: m = make(); hist = train(m)['history']
+    else:
+        key = dict(start=fingerprint(model), data=fingerprint(list(data)), method=method, lora=lora, seed=seed,
+                   train={k: v for k, v in train_kw.items() if k not in ('desc', 'checkpoint', 'accelerator')})
+        m, info = cached_model(key, make, train, kind=cache); hist = info['history']
+    if gradient_checkpointing: m.gradient_checkpointing_disable()
+    return m.eval(), hist
