@@ -24,7 +24,7 @@ def main():
     a = ap.parse_args()
     import torch; torch.set_num_threads(a.threads)
     from trustbook.llm import chinesesafe as cs, chinesesafe_perturb as cp
-    n_rows, n_eval, steps = (200_000, 240, 150) if a.full else (6_000, 30, 20)
+    n_rows, n_eval, epochs = (200_000, 240, 60) if a.full else (6_000, 30, 8)
     sample = cs.load_sample()
     reps = -(-n_rows // len(sample))
     rows = (sample[['text', 'label', 'subclass']].rename(columns={'subclass': 'category'}).to_dict('records') * reps)[:n_rows]
@@ -42,8 +42,8 @@ def main():
         _, wall, cpu = timed(cp.perturb_texts, texts, 0.3, 0, methods)
         print(f"perturb {m:<9} {n_chars:>8,} chars  {wall:7.2f} s wall  {cpu:7.2f} s CPU   {n_chars/wall:>10,.0f} chars/s (rate 0.3)")
 
-    (model, tok), wall, cpu = timed(cs.load_judge, 'tiny', train=sample, steps=steps)
-    print(f"train tiny judge  {steps} steps  {wall:7.2f} s wall  {cpu:7.2f} s CPU   ({sum(p.numel() for p in model.parameters()):,} parameters)")
+    (model, tok), wall, cpu = timed(cs.train_tiny_judge, list(sample.text), list(sample.label), epochs=epochs, cache=False)
+    print(f"train tiny judge  {epochs} epochs  {wall:7.2f} s wall  {cpu:7.2f} s CPU   ({sum(p.numel() for p in model.parameters()):,} parameters)")
     ev = sample.sample(n_eval, replace=True, random_state=0).reset_index(drop=True)
     for meth in ('generation', 'perplexity'):
         _, wall, cpu = timed(cs.evaluate_model, model, tok, ev, methods=[meth], template=cs.PROMPTS['zh_short'], max_new_tokens=4)

@@ -13,7 +13,8 @@ import numpy as np
 
 def naive_scores(model, tok, texts, k, batch_size, max_length):
     "Each score computed on its own, as separate attack implementations would: six forward passes per batch."
-    from trustbook.llm.core import token_stats, token_logprobs, zlib_bytes, _mink
+    from trustbook.llm.core import token_stats, token_logprobs
+    from trustbook.llm.scores import zlib_bytes, _mink
     out = {}
     lp = token_logprobs(model, tok, texts, batch_size, max_length)                                   # pass 1
     out['perplexity'] = [v.mean() for v in lp]
@@ -40,7 +41,8 @@ def main():
     a = ap.parse_args()
     import torch
     torch.set_num_threads(a.threads)
-    from trustbook.llm.core import membership_scores, load_causal_lm, encode_texts
+    from trustbook.llm.core import load_causal_lm, encode_texts
+    from trustbook.llm.scores import membership_scores
     from trustbook.llm.tiny import byte_tokenizer, tiny_gpt2, pydoc_topics, topic_chunks
     if a.model:
         model, tok = load_causal_lm(a.model, dtype=getattr(torch, a.dtype) if a.dtype else None)

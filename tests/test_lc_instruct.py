@@ -4,9 +4,10 @@ import numpy as np, pandas as pd, pytest, torch
 from trustbook.core import TrustbookError
 from trustbook.data import DataFormatError, DataMissingError, get_spec, dataset_dir
 from trustbook.llm.tiny import tiny_gpt2, byte_tokenizer
-from trustbook.curation.lc_instruct import (masked_subnets, lm_prunable_weights, instruction_lc, instruction_finetune,
-    validate_alpaca, load_alpaca, validate_mmlu, read_mmlu, evaluate_mmlu, mmlu_accuracy, sample_path, select_instructions,
-    standin_instructions, standin_questions, MMLU_CATEGORIES, MMLU_CATEGORY_GROUPS, SELECTIONS, LETTERS)
+from trustbook.curation.lc_instruct import masked_subnets, lm_prunable_weights, instruction_lc, select_instructions, SELECTIONS
+from trustbook.llm.instruct import (instruction_finetune, validate_alpaca, load_alpaca, sample_path, standin_instructions,
+    standin_questions)
+from trustbook.llm.mmlu import validate_mmlu, read_mmlu, evaluate_mmlu, mmlu_accuracy, MMLU_CATEGORIES, MMLU_CATEGORY_GROUPS, LETTERS
 
 torch.set_num_threads(1)
 FACTS = dict(banana='yellow', apple='red', grass='green', sky='blue', snow='white')
@@ -114,7 +115,7 @@ def test_missing_data_is_a_clear_error(monkeypatch, tmp_path):
 def test_selection_sizes_and_noise():
     pool = standin_instructions(80, noise=0.25, seed=0)
     lc = np.where(pool.noisy, 5.0, 1.0) + np.linspace(0, 0.1, len(pool))  # an oracle score: wrong responses are hard
-    for m in SELECTIONS[:-1]: assert len(select_instructions(m, lc, 0.1, pool.category)) == 8
+    for m in ['lc', 'lc_category', 'lc_easy', 'random']: assert len(select_instructions(m, lc, 0.1, pool.category)) == 8
     assert pool.noisy.values[select_instructions('lc_easy', lc, 0.1)].sum() == 0
     assert len(select_instructions('full', lc, 0.1)) == 80
     with pytest.raises(TrustbookError, match='keep must be'): select_instructions('lc', lc, 1.5)
@@ -124,3 +125,61 @@ def test_standin_questions_are_well_formed():
     qs = validate_mmlu(standin_questions(9, seed=2), categories={})
     assert len(qs) == 36 and all(len(set(c)) == 4 for c in qs.choices)
     assert sorted(qs.category.unique()) == ['arithmetic', 'capitalisation', 'copying', 'reversal']
+
+
+def test_registries_resolve_by_name_in_a_fresh_interpreter():
+    "Each registry of the LLM area (and LC's instruction selections) resolves its names in a fresh interpreter that imported only the registry."
+    import subprocess, sys
+    cases = [('trustbook.llm.core', 'TUNINGS', ['lora', 'full']),
+             ('trustbook.llm.scores', 'MEMBERSHIP_SCORES', ['perplexity', 'zlib', 'lowercase', 'min_k', 'min_k_pp']),
+             ('trustbook.llm.mmlu', 'MMLU_PROTOCOLS', ['letter', 'choice']),
+             ('trustbook.llm.chinesesafe', 'EVALUATIONS', ['generation', 'perplexity']),
+             ('trustbook.llm.chinesesafe_perturb', 'REWRITES', ['homophone', 'variant', 'pinyin', 'insert']),
+             ('trustbook.curation.lc_instruct', 'SELECTIONS', ['lc', 'lc_category', 'lc_easy', 'random', 'full'])]
+    for mod, attr, names in cases:
+        code = f"import importlib; r = getattr(importlib.import_module({mod!r}), {attr!r}); assert all(callable(r[n]) for n in {names!r}), r.names(); print('ok')"
+        out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and out.stdout.strip() == 'ok', (mod, out.stderr[-2000:])
+    from trustbook.registry import registry
+    assert 'min_k_pp' in registry('membership score')   # and by kind, through `trustbook list`'s lookup
+
+
+# --- the loaders under arbitrary input (issue 19) --------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st, HealthCheck
+from trustbook.llm.mmlu import read_mmlu
+
+_CELL = st.one_of(st.none(), st.booleans(), st.integers(-2, 6), st.floats(allow_nan=True), st.text(max_size=5),
+                  st.sampled_from(['', '  ', 'A', 'virology', 'philosophy']), st.lists(st.text(max_size=3), min_size=3, max_size=5))
+_ROW = st.dictionaries(st.sampled_from(['instruction', 'input', 'output', 'question', 'subject', 'choices', 'answer', 'category', 'x']),
+                       _CELL, max_size=7)
+_FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@_FUZZ
+@given(rows=st.lists(_ROW, max_size=4), suffix=st.sampled_from(['.jsonl', '.json']))
+def test_instruction_and_mmlu_loaders_load_all_rows_or_name_the_problem(tmp_path_factory, rows, suffix):
+    p = tmp_path_factory.mktemp('rows')/f'rows{suffix}'
+    p.write_text(json.dumps(rows) if suffix == '.json' else '\n'.join(json.dumps(r) for r in rows), encoding='utf-8')
+    try: df = load_alpaca(p)
+    except TrustbookError: pass
+    else: assert len(df) == len(rows) and all(isinstance(v, str) for v in df.instruction) and df.output.str.strip().astype(bool).all()
+    try: q = read_mmlu(p)
+    except TrustbookError: pass
+    else: assert len(q) == len(rows) and q.answer.between(0, 3).all() and all(len(c) == 4 for c in q.choices)
+
+
+@_FUZZ
+@given(data=st.binary(max_size=300), suffix=st.sampled_from(['.jsonl', '.json', '.parquet', '.csv']))
+def test_instruction_and_mmlu_loaders_on_arbitrary_bytes(tmp_path_factory, data, suffix):
+    p = tmp_path_factory.mktemp('bytes')/f'f{suffix}'; p.write_bytes(data)
+    for load in (load_alpaca, read_mmlu):
+        try: load(p)
+        except TrustbookError: pass
+
+
+def test_tables_passed_in_are_checked(tok):
+    with pytest.raises(TrustbookError, match=r"preds lacks column\(s\) \['correct'\]"): mmlu_accuracy(pd.DataFrame({'category': ['x']}))
+    with pytest.raises(TrustbookError, match='3 categories for 4 scores'): select_instructions('lc', [1., 2., 3., 4.], 2, ['a'] * 3)
+    with pytest.raises(DataFormatError, match="row 1: missing field 'output'"):
+        instruction_finetune(tiny_gpt2(n_layer=1, n_embd=16, n_head=2), tok, [TRAIN[0], dict(instruction='x', input='')], template='compact')

@@ -4,303 +4,23 @@
 
 # %% ../../nbs/35_curation.lc_instruct.ipynb 4
 from __future__ import annotations
-import contextlib, json, math, time, hashlib
-from pathlib import Path
+import time
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from ..core import TrustbookError, seed_everything, progress, cache_dir, atomic_path
-from ..train import loop_checkpointer, is_main_process
-from ..data import DataFormatError, DatasetSpec, RemoteFile, register_dataset, dataset_file
+from ..core import TrustbookError, progress
+from ..registry import Registry
 from .lc import masking_fractions, prunable_weights, flexrand_select, topk_select
 from .core import stratified_subset
-from ..llm.core import pad_batch, padding_id, tuning_model
+from ..llm.core import padding_id, check_table
+from ..llm.instruct import validate_alpaca, encode_examples, response_token_logprobs, instruction_finetune
+from ..llm.mmlu import evaluate_mmlu, mmlu_accuracy
 
 # %% auto 0
-__all__ = ['TEMPLATES', 'ALPACA_FIELDS', 'MMLU_SUBCATEGORIES', 'MMLU_CATEGORY_GROUPS', 'MMLU_CATEGORIES', 'LETTERS', 'SELECTIONS',
-           'STANDIN_CATEGORIES', 'STANDIN_INSTRUCTIONS', 'WORD_LEN', 'get_template', 'format_example',
-           'validate_alpaca', 'load_alpaca', 'validate_mmlu', 'read_mmlu', 'load_alpaca_cleaned', 'load_mmlu',
-           'sample_path', 'encode_example', 'encode_examples', 'response_token_logprobs', 'instruction_finetune',
-           'lm_prunable_weights', 'global_thresholds', 'masked_subnets', 'instruction_lc', 'category_budget',
-           'select_instructions', 'mmlu_prompt', 'evaluate_mmlu', 'mmlu_accuracy', 'instruct_pruning_run',
-           'per_category_verdict', 'standin_corpus', 'standin_instructions', 'standin_questions', 'standin_base_model']
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-TEMPLATES = {
-    'alpaca': dict(
-        prompt_input=("Below is an instruction that describes a task, paired with an input that provides further context. "
-                      "Write a response that appropriately completes the request.\n\n"
-                      "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"),
-        prompt_no_input=("Below is an instruction that describes a task. "
-                         "Write a response that appropriately completes the request.\n\n"
-                         "### Instruction:\n{instruction}\n\n### Response:\n")),
-    'compact': dict(prompt_input="{instruction}\nInput: {input}\nResponse: ",
-                    prompt_no_input="{instruction}\nResponse: "),
-}
-
-def get_template(template)->dict:
-    "A template dict, given one or the name of one in `TEMPLATES`."
-    if isinstance(template, str):
-        if template not in TEMPLATES: raise TrustbookError(f"unknown template {template!r}; choose from {', '.join(TEMPLATES)} or pass a dict")
-        return TEMPLATES[template]
-    if not (isinstance(template, dict) and {'prompt_input', 'prompt_no_input'} <= set(template)):
-        raise TrustbookError("a template is a dict with 'prompt_input' and 'prompt_no_input' format strings")
-    return template
-
-def format_example(example, # a mapping with `instruction`, `input` (may be empty) and `output`
-                   template='alpaca', # a name in `TEMPLATES` or a template dict
-                  )->tuple[str, str]:
-    "(prompt, response) of one instruction example."
-    t = get_template(template); inp = example.get('input')
-    inp = inp if isinstance(inp, str) else ''
-    p = (t['prompt_input'] if str(inp).strip() else t['prompt_no_input']).format(instruction=example['instruction'], input=inp)
-    return p, str(example.get('output', ''))
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-ALPACA_FIELDS = ('instruction', 'input', 'output')
-
-def validate_alpaca(rows, # a list of dicts (or a DataFrame)
-                    path='<rows>', # the file they came from, for error messages
-                   )->pd.DataFrame:
-    "Rows as a DataFrame with `instruction`, `input`, `output` (+ any extra fields); the first bad row raises `DataFormatError`."
-    if isinstance(rows, pd.DataFrame): rows = rows.to_dict('records')
-    if not isinstance(rows, list): raise DataFormatError(path, f"expected a list of objects, got {type(rows).__name__}")
-    if not rows: raise DataFormatError(path, "no rows")
-    for i, r in enumerate(rows):
-        if not isinstance(r, dict): raise DataFormatError(path, f"expected an object with fields {', '.join(ALPACA_FIELDS)}, got {type(r).__name__}", row=i)
-        for f in ALPACA_FIELDS:
-            if f not in r: raise DataFormatError(path, f"missing field {f!r}", row=i)
-            if not isinstance(r[f], str): raise DataFormatError(path, f"field {f!r} must be a string, got {type(r[f]).__name__}", row=i)
-        for f in ('instruction', 'output'):
-            if not r[f].strip(): raise DataFormatError(path, f"field {f!r} is empty", row=i)
-    df = pd.DataFrame(rows)
-    return df[list(ALPACA_FIELDS) + [c for c in df.columns if c not in ALPACA_FIELDS]]
-
-def load_alpaca(path, # a `.json` list or a `.jsonl` file of Alpaca-format rows
-               )->pd.DataFrame:
-    "Read and validate an Alpaca-format file."
-    p = Path(path)
-    if not p.exists(): raise TrustbookError(f"{p} does not exist")
-    text = p.read_text(encoding='utf-8')
-    try:
-        if p.suffix.lower() == '.jsonl': rows = [json.loads(l) for l in text.splitlines() if l.strip()]
-        else: rows = json.loads(text)
-    except json.JSONDecodeError as e: raise DataFormatError(p, f"not valid JSON: {e}") from None
-    return validate_alpaca(rows, p)
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-MMLU_SUBCATEGORIES = {
-    'abstract_algebra': 'math', 'anatomy': 'health', 'astronomy': 'physics', 'business_ethics': 'business',
-    'clinical_knowledge': 'health', 'college_biology': 'biology', 'college_chemistry': 'chemistry',
-    'college_computer_science': 'computer science', 'college_mathematics': 'math', 'college_medicine': 'health',
-    'college_physics': 'physics', 'computer_security': 'computer science', 'conceptual_physics': 'physics',
-    'econometrics': 'economics', 'electrical_engineering': 'engineering', 'elementary_mathematics': 'math',
-    'formal_logic': 'philosophy', 'global_facts': 'other', 'high_school_biology': 'biology',
-    'high_school_chemistry': 'chemistry', 'high_school_computer_science': 'computer science',
-    'high_school_european_history': 'history', 'high_school_geography': 'geography',
-    'high_school_government_and_politics': 'politics', 'high_school_macroeconomics': 'economics',
-    'high_school_mathematics': 'math', 'high_school_microeconomics': 'economics', 'high_school_physics': 'physics',
-    'high_school_psychology': 'psychology', 'high_school_statistics': 'math', 'high_school_us_history': 'history',
-    'high_school_world_history': 'history', 'human_aging': 'health', 'human_sexuality': 'culture',
-    'international_law': 'law', 'jurisprudence': 'law', 'logical_fallacies': 'philosophy',
-    'machine_learning': 'computer science', 'management': 'business', 'marketing': 'business',
-    'medical_genetics': 'health', 'miscellaneous': 'other', 'moral_disputes': 'philosophy',
-    'moral_scenarios': 'philosophy', 'nutrition': 'health', 'philosophy': 'philosophy', 'prehistory': 'history',
-    'professional_accounting': 'other', 'professional_law': 'law', 'professional_medicine': 'health',
-    'professional_psychology': 'psychology', 'public_relations': 'politics', 'security_studies': 'politics',
-    'sociology': 'culture', 'us_foreign_policy': 'politics', 'virology': 'health', 'world_religions': 'philosophy'}
-MMLU_CATEGORY_GROUPS = {
-    'Humanities': ('history', 'philosophy', 'law'),
-    'Social Science': ('politics', 'culture', 'economics', 'geography', 'psychology'),
-    'STEM': ('physics', 'chemistry', 'biology', 'computer science', 'math', 'engineering'),
-    'Other': ('other', 'business', 'health')}
-MMLU_CATEGORIES = {s: next(c for c, subs in MMLU_CATEGORY_GROUPS.items() if sc in subs) for s, sc in MMLU_SUBCATEGORIES.items()}
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-LETTERS = ('A', 'B', 'C', 'D')
-
-def validate_mmlu(df:pd.DataFrame, # raw rows
-                  path='<rows>', # for error messages
-                  categories:dict|None=None, # subject -> category; default `MMLU_CATEGORIES`
-                 )->pd.DataFrame:
-    "Rows `question`, `subject`, `choices` (list of 4), `answer` (int 0-3), `category`; the first bad row raises."
-    cats = MMLU_CATEGORIES if categories is None else categories
-    if isinstance(df, list): df = pd.DataFrame(df)
-    need = ('question', 'subject', 'choices', 'answer')
-    miss = [c for c in need if c not in df.columns]
-    if miss: raise DataFormatError(path, f"missing column(s) {miss}; MMLU rows have {', '.join(need)}")
-    out = []
-    for i, r in enumerate(df.to_dict('records')):
-        ch = r['choices']
-        if not isinstance(r['question'], str) or not r['question'].strip(): raise DataFormatError(path, "field 'question' is empty", row=i)
-        if isinstance(ch, np.ndarray): ch = ch.tolist()
-        if not (isinstance(ch, (list, tuple)) and len(ch) == len(LETTERS) and all(isinstance(c, str) for c in ch)):
-            raise DataFormatError(path, f"field 'choices' must be a list of {len(LETTERS)} strings", row=i)
-        a = r['answer']
-        if isinstance(a, str) and a.strip() in LETTERS: a = LETTERS.index(a.strip())
-        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)) or not 0 <= a < len(LETTERS):
-            raise DataFormatError(path, f"field 'answer' must be 0-3 (or A-D), got {r['answer']!r}", row=i)
-        cat = r.get('category') if isinstance(r.get('category'), str) and r.get('category') else cats.get(r['subject'])
-        if cat is None: raise DataFormatError(path, f"subject {r['subject']!r} has no category (known: MMLU's 57 subjects)", row=i)
-        extra = {k: v for k, v in r.items() if k not in need and k != 'category'}
-        out.append(dict(question=r['question'], subject=r['subject'], choices=list(ch), answer=int(a), category=cat, **extra))
-    if not out: raise DataFormatError(path, "no rows")
-    return pd.DataFrame(out)
-
-def read_mmlu(path, # a `.parquet` (cais/mmlu), `.jsonl` or `.json` file of MMLU rows
-              categories:dict|None=None)->pd.DataFrame:
-    "Read and validate a file of MMLU-format questions."
-    p = Path(path)
-    if not p.exists(): raise TrustbookError(f"{p} does not exist")
-    try:
-        if p.suffix == '.parquet': df = pd.read_parquet(p)
-        elif p.suffix == '.jsonl': df = pd.read_json(p, lines=True, dtype=False)
-        elif p.suffix == '.json': df = pd.DataFrame(json.loads(p.read_text(encoding='utf-8')))
-        else: raise DataFormatError(p, f"unknown file type {p.suffix!r}; use .parquet, .jsonl or .json")
-    except ValueError as e: raise DataFormatError(p, f"cannot be parsed: {e}") from None
-    return validate_mmlu(df, p, categories)
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-register_dataset(DatasetSpec(
-    name='alpaca_cleaned', description='Alpaca-Cleaned: the Stanford Alpaca instructions with errors fixed (about 51.8k rows)',
-    licence='CC BY 4.0 according to the hub card (not verified here)',
-    files=[RemoteFile('alpaca_data_cleaned.json', 'https://huggingface.co/datasets/yahma/alpaca-cleaned/resolve/main/alpaca_data_cleaned.json')],
-    homepage='https://huggingface.co/datasets/yahma/alpaca-cleaned', source='yahma/alpaca-cleaned', papers=('lc',),
-    notes='sha256 unknown (no digest published): the first download records it'))
-_MMLU = 'https://huggingface.co/datasets/cais/mmlu/resolve/main/all/{}-00000-of-00001.parquet'
-register_dataset(DatasetSpec(
-    name='mmlu', description='MMLU (Hendrycks et al.): 57 subjects of 4-choice questions; all-subjects test split and 5-shot dev split',
-    licence='MIT according to the hub card (not verified here)',
-    files=[RemoteFile(f'all/{s}-00000-of-00001.parquet', _MMLU.format(s)) for s in ('test', 'dev')],
-    homepage='https://huggingface.co/datasets/cais/mmlu', source='cais/mmlu', papers=('lc',),
-    notes='sha256 unknown (no digest published): the first download records it'))
-
-def load_alpaca_cleaned(download:bool=False)->pd.DataFrame:
-    "Alpaca-Cleaned, validated (from the mirror or cache; `download=True` fetches it)."
-    return load_alpaca(dataset_file('alpaca_cleaned', 'alpaca_data_cleaned.json', download=download))
-
-def load_mmlu(split:str='test', # 'test' (the benchmark) or 'dev' (5 examples per subject for few-shot prompts)
-              download:bool=False)->pd.DataFrame:
-    "MMLU questions of one split, validated, with their category."
-    if split not in ('test', 'dev'): raise TrustbookError(f"MMLU split must be 'test' or 'dev', got {split!r}")
-    return read_mmlu(dataset_file('mmlu', f'all/{split}-00000-of-00001.parquet', download=download))
-
-def sample_path(kind:str='alpaca', # 'alpaca' or 'mmlu'
-               )->Path:
-    "A file of the shipped format sample (hand-written rows; not Alpaca-Cleaned, not MMLU)."
-    from importlib.resources import files
-    names = {'alpaca': 'alpaca_sample.json', 'mmlu': 'mmlu_sample.jsonl'}
-    if kind not in names: raise TrustbookError(f"kind must be one of {', '.join(names)}, got {kind!r}")
-    p = Path(str(files('trustbook')/'assets'/'lc_instruct'/names[kind]))
-    if not p.exists(): raise TrustbookError(f"{p} is missing: reinstall trustbook (`pip install -e .`)")
-    return p
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-def encode_example(tokenizer, prompt:str, response:str,
-                   max_length:int|None=None, # the most tokens
-                   add_eos:bool=True, # end the response with the tokenizer's eos token
-                  )->tuple[list[int], int]:
-    "(token ids, number of prompt tokens) of one example; at least one response token is kept."
-    p = list(tokenizer(prompt, add_special_tokens=True)['input_ids'])
-    r = list(tokenizer(response, add_special_tokens=False)['input_ids'])
-    if add_eos and tokenizer.eos_token_id is not None: r.append(tokenizer.eos_token_id)
-    if not r: raise TrustbookError(f"empty response after the prompt {prompt[:40]!r}")
-    if max_length and len(p) + len(r) > max_length:
-        if max_length < 2: raise TrustbookError(f"max_length must be at least 2, got {max_length}")
-        r = r[:max(1, max_length - len(p))]; p = p[-(max_length - len(r)):]
-    if not p: raise TrustbookError("an example needs at least one prompt token (use a tokenizer that adds a BOS token, or a non-empty prompt)")
-    return p + r, len(p)
-
-def encode_examples(tokenizer, examples, template='alpaca', max_length:int|None=None, add_eos:bool=True)->list[tuple[list[int], int]]:
-    "`encode_example` of every row of `examples` (DataFrame or list of dicts) under `template`."
-    rows = examples.to_dict('records') if isinstance(examples, pd.DataFrame) else list(examples)
-    return [encode_example(tokenizer, *format_example(r, template), max_length, add_eos) for r in rows]
-
-@torch.no_grad()
-def response_token_logprobs(model, # a causal LM
-                            encoded, # (ids, n_prompt) pairs from `encode_examples`
-                            pad_id:int=0, # any token id; padded positions are masked out
-                            batch_size:int=8, # sequences per forward pass
-                           )->list[np.ndarray]:
-    "log p of every response token (the tokens after the first `n_prompt`) of every sequence."
-    dev = next(model.parameters()).device
-    order = np.argsort([-len(s) for s, _ in encoded], kind='stable'); out = [None] * len(encoded)
-    was = model.training; model.eval()
-    for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]; x, m = pad_batch([encoded[i][0] for i in idx], pad_id)
-        lp = torch.log_softmax(model(input_ids=x.to(dev), attention_mask=m.to(dev)).logits[:, :-1].float(), -1)
-        tok = lp.gather(-1, x[:, 1:, None].to(dev))[..., 0].cpu()
-        for j, i in enumerate(idx):
-            ids, n_p = encoded[i]; out[i] = tok[j, n_p - 1:len(ids) - 1].numpy().astype(np.float64)
-    if was: model.train()
-    return out
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-def instruction_finetune(model, # a causal LM
-                         tokenizer, # its tokenizer
-                         examples, # the kept instruction examples
-                         method:str='lora', # 'lora' or 'full'
-                         lora:dict|None=None, # r, alpha, dropout (+ optional target_modules); default `llm.fsd.LORA_PAPER`
-                         lr:float=3e-4, # peak learning rate
-                         epochs:int=3, # passes over `examples`
-                         batch_size:int=8, # examples per forward pass
-                         grad_accum:int=1, # forward passes per optimiser step
-                         warmup_steps:int=10, # linear warm-up (capped at a tenth of all steps)
-                         weight_decay:float=0.0, # AdamW weight decay
-                         max_length:int=512, # tokens per example
-                         template='alpaca', # the prompt format
-                         seed:int=0, # LoRA initialisation and batch order
-                         copy_model:bool=True, # tune a deep copy (False: wrap `model` itself)
-                         gradient_checkpointing:bool=False, # trade compute for memory (7B models)
-                         checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
-                         accelerator='auto', # an `accelerate.Accelerator`: data parallel over its processes (`batch_size` is the global batch); 'auto': the launch's (`train.run_accelerator`); None: one process
-                        ):
-    "The tuned model and one record per epoch (mean response-token loss)."
-    from trustbook.llm.fsd import LORA_PAPER
-    from trustbook.llm.tiny import lr_lambda, causal_lm_loss, backward, check_last_share
-    from trustbook.train import loop_accelerator, release
-    if epochs < 1 or batch_size < 1 or grad_accum < 1: raise TrustbookError("epochs, batch_size and grad_accum must be at least 1")
-    enc = encode_examples(tokenizer, examples, template, max_length)
-    seed_everything(seed)
-    model = tuning_model(model, method, {**LORA_PAPER, **(lora or {})}, copy_model)
-    if gradient_checkpointing:
-        model.gradient_checkpointing_enable()
-        if hasattr(model, 'enable_input_require_grads'): model.enable_input_require_grads()
-    accelerator = loop_accelerator(accelerator)
-    check_last_share(len(enc), batch_size, False, accelerator)
-    if accelerator is not None: model.to(accelerator.device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    nb = math.ceil(len(enc) / batch_size); total = max(1, math.ceil(nb / grad_accum) * epochs); warm = min(warmup_steps, total // 10)
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_lambda(s, total, warm))
-    pad = padding_id(tokenizer)
-    # the scheduler stays unwrapped: accelerate would step it once per process, shortening the warm-up and decay
-    fwd, step_opt = (model, opt) if accelerator is None else accelerator.prepare(model, opt)
-    g = torch.Generator().manual_seed(seed)
-    ck = loop_checkpointer(checkpoint, 'instruct', dict(model=model, opt=opt, sched=sched, gen=g),
-                           data=enc, key=dict(method=method, lora=lora, lr=lr, epochs=epochs, batch_size=batch_size,
-                                    grad_accum=grad_accum, warmup_steps=warmup_steps, weight_decay=weight_decay,
-                                    seed=seed))  # template and max_length are already in `enc`
-    start = ck.resume(); hist = ck.extra.get('hist', []); model.train()
-    for ep in range(start, epochs):
-        perm = torch.randperm(len(enc), generator=g).tolist(); tot, ntok = 0.0, 0
-        for b in range(nb):
-            batch = [enc[i] for i in perm[b * batch_size:(b + 1) * batch_size]]
-            x, m = pad_batch([s for s, _ in batch], pad); y = x.masked_fill(m == 0, -100)
-            for j, (_, n_p) in enumerate(batch): y[j, :n_p] = -100
-            last = (b + 1) % grad_accum == 0 or b == nb - 1
-            # processes exchange gradients only on the pass that ends an accumulation
-            with contextlib.nullcontext() if accelerator is None or last else accelerator.no_sync(fwd):
-                loss, logged = causal_lm_loss(fwd, x, m, y, accelerator)
-                backward(loss / grad_accum, accelerator)
-            n_resp = int((y[:, 1:] != -100).sum()); tot += logged.item() * n_resp; ntok += n_resp
-            if last: step_opt.step(); sched.step(); step_opt.zero_grad(set_to_none=True)
-        hist.append(dict(epoch=ep + 1, train_loss=tot / max(ntok, 1))); ck.step(ep + 1, hist=hist)
-    ck.finish(epochs, hist=hist); release(accelerator, model, opt)
-    if gradient_checkpointing: model.gradient_checkpointing_disable()
-    model.eval()
-    return model, hist
+__all__ = ['SELECTIONS', 'lm_prunable_weights', 'global_thresholds', 'masked_subnets', 'instruction_lc', 'lc_flexrand',
+           'lc_per_category', 'lc_easiest', 'random_subset', 'everything', 'category_budget', 'select_instructions',
+           'instruct_pruning_run', 'per_category_verdict']
 
 # %% ../../nbs/35_curation.lc_instruct.ipynb
 def _conv1d_types():
@@ -377,7 +97,7 @@ def instruction_lc(model, # a Hugging Face causal LM (masked in place, restored 
                   ):
     "Learning complexity per example: response-token loss averaged over magnitude-masked subnets (higher = harder)."
     fr = masking_fractions(n_steps, schedule) if fractions is None else np.asarray(fractions, dtype=float)
-    enc = encode_examples(tokenizer, examples, template, max_length)
+    enc = encode_examples(tokenizer, examples, template, max_length)  # validates the rows first
     pad = padding_id(tokenizer); L = np.zeros((len(fr), len(enc)))
     subnets = masked_subnets(model, fr, exclude, max_exact, backup_device, seed)
     try:
@@ -387,7 +107,37 @@ def instruction_lc(model, # a Hugging Face causal LM (masked in place, restored 
     return (L.mean(0), L) if return_curve else L.mean(0)
 
 # %% ../../nbs/35_curation.lc_instruct.ipynb
-SELECTIONS = ('lc', 'lc_category', 'lc_easy', 'random', 'full')
+SELECTIONS = Registry('instruction selection', modules=('trustbook.curation.lc_instruct',), area='curation')
+
+@SELECTIONS.register('lc')
+def lc_flexrand(scores, k, categories=None, split=0.5, seed=0):
+    "FlexRand over one pseudo-class (Alpaca's case: no labels)."
+    return flexrand_select(scores, np.zeros(len(scores), int), {0: k}, split, seed)
+
+@SELECTIONS.register('lc_category')
+def lc_per_category(scores, k, categories=None, split=0.5, seed=0):
+    "FlexRand within each task category, with budgets proportional to the categories' sizes."
+    if categories is None: raise TrustbookError("'lc_category' needs `categories`")
+    codes = pd.factorize(np.asarray(categories))[0]
+    if len(codes) != len(scores): raise TrustbookError(f"{len(codes)} categories for {len(scores)} scores")
+    return flexrand_select(scores, codes, category_budget(codes, k), split, seed)
+
+@SELECTIONS.register('lc_easy')
+def lc_easiest(scores, k, categories=None, split=0.5, seed=0):
+    "The top-K easiest (lowest LC): the v1 'easy' reading."
+    return topk_select(scores, np.zeros(len(scores), int), {0: k}, easiest=True)
+
+@SELECTIONS.register('random')
+def random_subset(scores, k, categories=None, split=0.5, seed=0):
+    "A seeded uniform subset (the baseline)."
+    return stratified_subset(np.zeros(len(scores), int), {0: k}, seed)
+random_subset.uses_scores = False
+
+@SELECTIONS.register('full')
+def everything(scores, k, categories=None, split=0.5, seed=0):
+    "Every example (training on all the data)."
+    return np.arange(len(scores))
+everything.uses_scores = False
 
 def _n_keep(n, keep):
     if isinstance(keep, (int, np.integer)) and not isinstance(keep, bool):
@@ -412,99 +162,12 @@ def select_instructions(method:str, # a name in `SELECTIONS`
                         split:float=0.5, # FlexRand's quantile s
                         seed:int=0)->np.ndarray:
     "Sorted indices of the kept examples."
-    s = np.asarray(scores, dtype=float); n = len(s); k = _n_keep(n, keep)
-    if method not in SELECTIONS: raise TrustbookError(f"unknown selection {method!r}; choose one of: {', '.join(SELECTIONS)}")
-    if method == 'full': return np.arange(n)
-    if method != 'random' and not np.isfinite(s).all(): raise TrustbookError("LC scores contain NaN or inf")
-    one = np.zeros(n, int)
-    if method == 'random': return stratified_subset(one, {0: k}, seed)
-    if method == 'lc_easy': return topk_select(s, one, {0: k}, easiest=True)
-    if method == 'lc': return flexrand_select(s, one, {0: k}, split, seed)
-    if categories is None: raise TrustbookError("'lc_category' needs `categories`")
-    codes = pd.factorize(np.asarray(categories))[0]
-    if len(codes) != n: raise TrustbookError(f"{len(codes)} categories for {n} scores")
-    return flexrand_select(s, codes, category_budget(codes, k), split, seed)
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-def _subject_name(s): return str(s).replace('_', ' ')
-
-def mmlu_prompt(question:str, choices, subject:str,
-                shots=None, # rows (question, choices, answer) solved before the question
-               )->str:
-    "Hendrycks et al.'s MMLU prompt, ending in 'Answer:'."
-    def one(q, ch, a=None):
-        s = q + ''.join(f"\n{l}. {c}" for l, c in zip(LETTERS, ch)) + "\nAnswer:"
-        return s + (f" {LETTERS[int(a)]}\n\n" if a is not None else '')
-    head = f"The following are multiple choice questions (with answers) about {_subject_name(subject)}.\n\n"
-    sh = '' if shots is None else ''.join(one(r['question'], r['choices'], r['answer']) for r in (shots.to_dict('records') if isinstance(shots, pd.DataFrame) else shots))
-    return head + sh + one(question, choices)
-
-def _letter_prefix(tokenizer, prompt):
-    seqs = [list(tokenizer(prompt + f" {l}", add_special_tokens=True)['input_ids']) for l in LETTERS]
-    n = 0
-    while all(len(s) > n for s in seqs) and len({s[n] for s in seqs}) == 1: n += 1
-    if any(len(s) != n + 1 for s in seqs) or len({s[n] for s in seqs}) < len(LETTERS):
-        raise TrustbookError("the tokenizer does not give each answer letter one distinct token after the prompt; use mode='choice'")
-    return seqs[0][:n], [s[n] for s in seqs]
-
-@torch.no_grad()
-def _last_logits(model, seqs, pad, batch_size, cols):
-    dev = next(model.parameters()).device; order = np.argsort([-len(s) for s in seqs], kind='stable')
-    out = np.zeros((len(seqs), len(cols[0])))
-    for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]; x, m = pad_batch([seqs[i] for i in idx], pad)
-        lg = model(input_ids=x.to(dev), attention_mask=m.to(dev)).logits.float()
-        last = m.sum(1) - 1
-        lp = torch.log_softmax(lg[torch.arange(len(idx)), last.to(dev)], -1).cpu()
-        for j, i in enumerate(idx): out[i] = lp[j, cols[i]].numpy()
-    return out
-
-def evaluate_mmlu(model, # a causal LM (base or tuned)
-                  tokenizer, # its tokenizer
-                  questions:pd.DataFrame, # `validate_mmlu` rows
-                  mode:str='letter', # 'letter' (MMLU's protocol) or 'choice' (log-likelihood of each choice's text)
-                  dev:pd.DataFrame|None=None, # solved questions for few-shot prompts (MMLU's dev split)
-                  n_shots:int=0, # shots per question, from `dev` rows of the same subject
-                  template=None, # choice mode: wrap the question in this instruction template (None = verbatim)
-                  eos:bool=False, # choice mode: also score the eos token after each choice
-                  batch_size:int=8, # sequences per forward pass
-                  max_length:int=2048, # the model's context: letter mode drops shots until the prompt fits, then cuts its start
-                 )->pd.DataFrame:
-    "One row per question: `subject`, `category`, `answer`, `pred`, `correct`, and the four choice scores."
-    if mode not in ('letter', 'choice'): raise TrustbookError(f"mode must be 'letter' or 'choice', got {mode!r}")
-    q = validate_mmlu(questions, categories={}) if 'category' in questions.columns else validate_mmlu(questions)
-    pad = padding_id(tokenizer)
-    if mode == 'letter':
-        if n_shots and dev is None: raise TrustbookError("n_shots > 0 needs `dev` (solved questions per subject)")
-        seqs, cols = [], []
-        for r in q.to_dict('records'):
-            k = n_shots
-            while True:
-                shots = dev[dev.subject == r['subject']].head(k) if k else None
-                pre, letters = _letter_prefix(tokenizer, mmlu_prompt(r['question'], r['choices'], r['subject'], shots))
-                if len(pre) <= max_length or k == 0: break
-                k -= 1
-            seqs.append(pre[-max_length:]); cols.append(letters)
-        S = _last_logits(model, seqs, pad, batch_size, cols)
-    else:
-        enc, owner = [], []
-        for i, r in enumerate(q.to_dict('records')):
-            prompt = r['question'] if template is None else format_example(dict(instruction=r['question'], input=r.get('input', ''), output=''), template)[0]
-            for c in r['choices']: enc.append(encode_example(tokenizer, prompt, c, max_length, add_eos=eos)); owner.append(i)
-        lps = response_token_logprobs(model, enc, pad, batch_size)
-        S = np.array([v.sum() for v in lps]).reshape(len(q), len(LETTERS))
-    pred = S.argmax(1)
-    out = q[['subject', 'category', 'answer']].copy()
-    out['pred'] = pred; out['correct'] = (pred == q.answer.values)
-    for j, l in enumerate(LETTERS): out[f'score_{l}'] = S[:, j]
-    return out
-
-def mmlu_accuracy(preds:pd.DataFrame, # from `evaluate_mmlu`
-                 )->pd.Series:
-    "Accuracy per category (question-weighted, as Hendrycks et al.) and 'average' over all questions."
-    s = preds.groupby('category').correct.mean().astype(float)
-    s['average'] = float(preds.correct.mean())
-    return s
+    select = SELECTIONS[method]
+    s = np.asarray(scores, dtype=float); k = _n_keep(len(s), keep)
+    if s.ndim != 1: raise TrustbookError(f"scores must be one number per example, got shape {s.shape}")
+    if categories is not None and len(categories) != len(s): raise TrustbookError(f"{len(categories)} categories for {len(s)} scores")
+    if getattr(select, 'uses_scores', True) and not np.isfinite(s).all(): raise TrustbookError("LC scores contain NaN or inf")
+    return np.sort(np.asarray(select(s, k, categories=categories, split=split, seed=seed)))
 
 # %% ../../nbs/35_curation.lc_instruct.ipynb
 def instruct_pruning_run(model, tokenizer,
@@ -548,104 +211,16 @@ def instruct_pruning_run(model, tokenizer,
 
 # %% ../../nbs/35_curation.lc_instruct.ipynb
 def per_category_verdict(rows:pd.DataFrame, # `instruct_pruning_run` rows over seeds
-                         method:str, baseline:str, alpha:float=0.05)->dict:
+                         method:str, baseline:str, alpha:float=0.05,
+                         sesoi:float|None=None, # the margin in accuracy points (equivalence: 'no effect')
+                        )->dict:
     "Paired verdict (accuracy points) in every category except 'average', combined."
-    from trustbook.metrics import paired_verdict, all_of
+    from trustbook.metrics import verdict, all_of
+    check_table(rows, ['seed', 'method', 'category', 'accuracy'], 'rows', 'instruct_pruning_run')
+    absent = {method, baseline} - set(rows.method)
+    if absent: raise TrustbookError(f"rows hold no method(s) {sorted(absent)}; they hold {sorted(set(rows.method))}")
     per = {}
     for c, g in rows[rows.category != 'average'].groupby('category'):
         w = g.pivot(index='seed', columns='method', values='accuracy')
-        per[c] = paired_verdict(100 * w[method].values, 100 * w[baseline].values, alpha=alpha, digits=2)
+        per[c] = verdict(100 * w[method].values, 100 * w[baseline].values, direction='higher', sesoi=sesoi, alpha=alpha, digits=2)
     return dict(all_of(per), per_category=per)
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-STANDIN_CATEGORIES = ('arithmetic', 'reversal', 'copying', 'capitalisation')
-STANDIN_INSTRUCTIONS = {
-    'arithmetic': ('Add the two numbers.', 'What is the sum of these numbers?', 'Compute the total.'),
-    'reversal': ('Reverse the letters.', 'Write the word backwards.', 'Spell it in reverse.'),
-    'copying': ('Repeat the word.', 'Copy the input exactly.', 'Say it again.'),
-    'capitalisation': ('Write it in capitals.', 'Convert to upper case.', 'Capitalise every letter.')}
-_ALPHA = 'abcdefghijklmnopqrstuvwxyz'
-WORD_LEN = 3
-
-def _task(cat, rng):
-    "(input, output) of one random instance of a task."
-    if cat == 'arithmetic':
-        a, b = (int(v) for v in rng.integers(0, 10, 2)); return f"{a} and {b}", str(a + b)
-    x = ''.join(rng.choice(list(_ALPHA), WORD_LEN, replace=False))
-    return x, {'reversal': x[::-1], 'copying': x, 'capitalisation': x.upper()}[cat]
-
-def _near_misses(cat, inp, y, rng, k=3):
-    "k distinct wrong answers of the same form as `y`."
-    out = set()
-    while len(out) < k:
-        if cat == 'arithmetic': c = str(max(0, int(y) + int(rng.choice([-3, -2, -1, 1, 2, 3]))))
-        else:
-            w = list(y); i, j = rng.choice(len(w), 2, replace=False); r = int(rng.integers(3))
-            if r == 0: w[i], w[j] = w[j], w[i]                                              # two letters swapped
-            elif r == 1: w[i] = rng.choice([ch for ch in (_ALPHA.upper() if y.isupper() else _ALPHA) if ch != w[i]])  # one letter changed
-            else: w = list({'reversal': inp, 'copying': inp[::-1], 'capitalisation': inp}[cat])  # the task confused with another
-            c = ''.join(w)
-        if c != y: out.add(c)
-    return sorted(out)
-
-def standin_corpus(n:int, # texts
-                   seed:int=0)->list[str]:
-    "The stand-in's pre-training text: the four tasks in turn, asked with their first wording, in the compact template."
-    rng = np.random.default_rng(seed); out = []
-    for i in range(n):
-        c = STANDIN_CATEGORIES[i % 4]; inp, y = _task(c, rng)
-        out.append(''.join(format_example(dict(instruction=STANDIN_INSTRUCTIONS[c][0], input=inp, output=y), 'compact')))
-    return out
-
-def standin_instructions(n:int, # examples (spread evenly over the categories, wordings drawn at random)
-                         noise:float=0.2, # share given a wrong response
-                         seed:int=0)->pd.DataFrame:
-    "Alpaca-format rows with `category`, `wording` (0-2) and `noisy`; a noisy row's output is another same-task example's output."
-    if not 0 <= noise < 1: raise TrustbookError(f"noise must be in [0, 1), got {noise}")
-    rng = np.random.default_rng(seed); rows = []
-    for i in range(n):
-        c = STANDIN_CATEGORIES[i % 4]; inp, y = _task(c, rng); w = int(rng.integers(3))
-        rows.append(dict(instruction=STANDIN_INSTRUCTIONS[c][w], input=inp, output=y, category=c, wording=w, noisy=False))
-    for i in rng.choice(n, int(round(noise * n)), replace=False):
-        r = rows[i]
-        while True:
-            _, y = _task(r['category'], rng)
-            if y != r['output']: break
-        r['output'], r['noisy'] = y, True
-    return pd.DataFrame(rows)
-
-def standin_questions(n_per_category:int, # questions per category (wordings in turn)
-                      seed:int=0)->pd.DataFrame:
-    "4-choice questions (`validate_mmlu` rows with `input`, `category`, `wording`): a held-out instruction, its answer and 3 near misses."
-    rng = np.random.default_rng(seed); rows = []
-    for c in STANDIN_CATEGORIES:
-        for i in range(n_per_category):
-            inp, y = _task(c, rng); ch = _near_misses(c, inp, y, rng) + [y]; rng.shuffle(ch); w = i % 3
-            rows.append(dict(question=STANDIN_INSTRUCTIONS[c][w], input=inp, subject=c, category=c, wording=w,
-                             choices=list(ch), answer=ch.index(y)))
-    return pd.DataFrame(rows)
-
-# %% ../../nbs/35_curation.lc_instruct.ipynb
-def standin_base_model(n_texts:int=60000, # pre-training texts
-                       epochs:int=1, # passes over them
-                       model_cfg:dict|None=None, # `tiny_gpt2` arguments
-                       lr:float=3e-3, batch_size:int=32, seed:int=0,
-                       cache:bool=True, # reuse a model trained with the same inputs
-                      ):
-    "(model, tokenizer, history) of the stand-in's pre-trained byte-level GPT-2."
-    from transformers import GPT2LMHeadModel
-    from trustbook.llm.tiny import tiny_gpt2, byte_tokenizer, train_causal_lm
-    tok = byte_tokenizer(); cfg = {**dict(n_layer=2, n_embd=64, n_head=4, n_positions=128), **(model_cfg or {})}
-    key = hashlib.sha256(json.dumps(dict(n=n_texts, e=epochs, cfg=cfg, lr=lr, bs=batch_size, seed=seed, v=2), sort_keys=True).encode()).hexdigest()[:16]
-    where = cache_dir()/'lc_instruct'/f'base-{key}'
-    if cache and (where/'history.json').exists():
-        return GPT2LMHeadModel.from_pretrained(where).eval(), tok, json.loads((where/'history.json').read_text())
-    seed_everything(seed); model = tiny_gpt2(**cfg, seed=seed)
-    texts = [t + tok.eos_token for t in standin_corpus(n_texts, seed)]  # each text ends with eos, as documents do
-    hist = train_causal_lm(model, tok, texts, epochs=epochs, lr=lr, batch_size=batch_size,
-                           max_length=cfg['n_positions'], warmup_steps=50, seed=seed, desc='pre-train')
-    if cache and is_main_process():  # in a multi-process run the others trained the same model alongside
-        where.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(where/'history.json') as t:
-            model.save_pretrained(where); Path(t).write_text(json.dumps(hist))
-    return model, tok, hist

@@ -7,10 +7,12 @@ from __future__ import annotations
 import random, functools
 import numpy as np
 from ..core import TrustbookError
+from ..registry import Registry
 
 # %% auto 0
-__all__ = ['METHODS', 'INSERTS', 'is_hanzi', 'homophones', 'variant_char', 'pinyin_of', 'VariantPerturbation', 'perturb_texts',
-           'char_ngram_detector', 'detection_accuracy_vs_rate']
+__all__ = ['REWRITES', 'INSERTS', 'METHODS', 'is_hanzi', 'homophones', 'variant_char', 'pinyin_of', 'character_rewrite',
+           'homophone_rewrite', 'variant_rewrite', 'pinyin_rewrite', 'insert_rewrite', 'VariantPerturbation',
+           'perturb_texts', 'char_ngram_detector', 'detection_accuracy_vs_rate']
 
 # %% ../../nbs/12_llm.chinesesafe_perturb.ipynb
 def is_hanzi(c:str)->bool:
@@ -68,8 +70,39 @@ def pinyin_of(c:str)->str:
     return lazy_pinyin(c)[0]
 
 # %% ../../nbs/12_llm.chinesesafe_perturb.ipynb
-METHODS = ('homophone', 'variant', 'pinyin', 'insert')
+REWRITES = Registry('character rewrite', modules=('trustbook.llm.chinesesafe_perturb',), area='llm')
 INSERTS = ('*', ' ', '·', '_')
+
+def character_rewrite(name:str, # the rewrite's name in `REWRITES`
+                      applies, # c -> bool: whether it can rewrite character `c`
+                     ):
+    "Decorator: register `f(c, rng) -> str` as a way of rewriting one Chinese character."
+    def deco(f):
+        f.applies = applies
+        return REWRITES.register(name)(f)
+    return deco
+
+@character_rewrite('homophone', applies=lambda c: bool(homophones(c)))
+def homophone_rewrite(c:str, rng)->str:
+    "A common character with the same pinyin (and tone)."
+    return rng.choice(homophones(c))
+
+@character_rewrite('variant', applies=lambda c: bool(variant_char(c)))
+def variant_rewrite(c:str, rng)->str:
+    "The traditional/variant form."
+    return variant_char(c)
+
+@character_rewrite('pinyin', applies=lambda c: True)
+def pinyin_rewrite(c:str, rng)->str:
+    "The toneless pinyin, in Latin letters."
+    return pinyin_of(c)
+
+@character_rewrite('insert', applies=lambda c: True)
+def insert_rewrite(c:str, rng)->str:
+    "The character followed by a symbol that splits its word."
+    return c + rng.choice(INSERTS)
+
+METHODS = ('homophone', 'variant', 'pinyin', 'insert')
 
 def _check_rate(rate):
     try: r = float(rate)
@@ -81,23 +114,15 @@ class VariantPerturbation:
     "Seeded homophone / variant / pinyin / insertion rewriting of Chinese characters at a given rate."
     def __init__(self,
                  rate:float=0.2, # probability that each Chinese character is rewritten, in [0, 1]
-                 methods=METHODS, # which rewrites to use (a subset of `METHODS`)
+                 methods=METHODS, # which rewrites to use (names in `REWRITES`)
                  seed:int=0, # seed of the random stream
                 ):
         self.rate = _check_rate(rate)
-        methods = tuple(methods)
-        bad = [m for m in methods if m not in METHODS]
-        if bad or not methods: raise TrustbookError(f"unknown perturbation method(s) {bad or methods}; choose from {', '.join(METHODS)}")
+        methods = (methods,) if isinstance(methods, str) else tuple(methods)
+        if not methods: raise TrustbookError(f"no perturbation method given; choose from {', '.join(REWRITES.names())}")
+        self.rewrites = [(m, REWRITES[m]) for m in methods]
         self.methods, self.seed = methods, seed
         self.rng = random.Random(seed)
-
-    def _options(self, c):
-        o = []
-        for m in self.methods:
-            if m == 'homophone' and homophones(c): o.append(m)
-            elif m == 'variant' and variant_char(c): o.append(m)
-            elif m in ('pinyin', 'insert'): o.append(m)
-        return o
 
     def __call__(self, text:str)->str:
         "Rewrite one text (advances the random stream)."
@@ -105,13 +130,9 @@ class VariantPerturbation:
         out = []
         for c in text:
             if not is_hanzi(c) or self.rate == 0 or self.rng.random() >= self.rate: out.append(c); continue
-            opts = self._options(c)
+            opts = [f for _, f in self.rewrites if f.applies(c)]
             if not opts: out.append(c); continue
-            m = self.rng.choice(opts)
-            if m == 'homophone': out.append(self.rng.choice(homophones(c)))
-            elif m == 'variant': out.append(variant_char(c))
-            elif m == 'pinyin': out.append(pinyin_of(c))
-            else: out.append(c + self.rng.choice(INSERTS))
+            out.append(self.rng.choice(opts)(c, self.rng))
         return ''.join(out)
 
     def batch(self, texts)->list[str]:
@@ -138,6 +159,8 @@ def char_ngram_detector(texts, # training texts
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
+    texts, labels = list(texts), list(labels)
+    if len(texts) != len(labels): raise TrustbookError(f"{len(texts)} texts for {len(labels)} labels")
     if len(set(labels)) < 2: raise TrustbookError("the detector needs training rows of both classes")
     pipe = make_pipeline(TfidfVectorizer(analyzer='char', ngram_range=tuple(ngram_range), sublinear_tf=True, max_features=max_features),
                          LogisticRegression(C=C, max_iter=1000, random_state=seed))
@@ -150,7 +173,8 @@ def detection_accuracy_vs_rate(detector, # fitted classifier with `.predict`, or
                               )->dict:
     "{rate: (accuracy, recall of class 1)} of `detector` on `texts` rewritten at each rate (a dict of detectors: {name: that})."
     dets = detector if isinstance(detector, dict) else {None: detector}
-    y = np.asarray(labels); res = {k: {} for k in dets}
+    texts, y = list(texts), np.asarray(labels); res = {k: {} for k in dets}
+    if len(texts) != len(y): raise TrustbookError(f"{len(texts)} texts for {len(y)} labels")
     for r in rates:
         x = perturb_texts(texts, r, seed=seed, methods=methods)  # the same rewrites for every detector
         for k, d in dets.items():

@@ -4,28 +4,40 @@
 
 # %% ../../nbs/11_llm.fsd.ipynb 3
 from __future__ import annotations
-import copy, json, hashlib, warnings
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..core import TrustbookError, cache_dir, seed_everything, atomic_path
+from ..core import TrustbookError
 from ..metrics import auroc, tpr_at_fpr
-from .core import membership_scores, check_scores, SCORES, encode_texts, tuning_model
-from .tiny import train_causal_lm
-from ..train import is_main_process
+from ..train import Callback, fingerprint
+from .tiny import membership_splits
+from .core import encode_texts, check_causal_lm, check_table
+from .scores import membership_scores, check_scores, SCORES
+from .train import tune_causal_lm
 
 # %% auto 0
-__all__ = ['LORA_PAPER', 'WIKIMIA_LENGTHS', 'finetune_copy', 'check_overlap', 'fsd_scores', 'check_labels', 'detection_table',
-           'loss_drops', 'tiny_pretrained', 'run_tiny_fsd', 'load_wikimia', 'wikimia_split']
+__all__ = ['PAPER_UPDATES', 'WIKIMIA_LENGTHS', 'paper_epochs', 'finetune_copy', 'check_overlap', 'fsd_scores', 'check_labels',
+           'detection_table', 'loss_drops', 'MemorisationGap', 'tiny_pretrained', 'TinyFSD', 'tiny_fsd_testbed',
+           'fsd_runs', 'fsd_recipe', 'fsd_experiment', 'wikimia_runs', 'load_wikimia', 'wikimia_split']
 
 # %% ../../nbs/11_llm.fsd.ipynb
-LORA_PAPER = dict(r=16, alpha=32, dropout=0.05)
+PAPER_UPDATES = 90
+
+def paper_epochs(n_texts:int, # fine-tuning texts
+                 batch_size:int=8, # texts per update (the last incomplete batch is dropped)
+                 updates:int=PAPER_UPDATES, # the updates to match
+                )->int:
+    "Epochs over `n_texts` that make about `updates` optimiser updates."
+    per = max(1, n_texts // batch_size)
+    return max(1, round(updates / per))
 
 def finetune_copy(model, # the pretrained causal LM (left untouched unless `copy_model=False` with LoRA)
                   tokenizer, # its tokenizer
                   texts, # the fine-tuning texts (non-members from the test texts' domain)
-                  method:str='lora', # 'lora' (the paper) or 'full'
-                  lora:dict|None=None, # r, alpha, dropout (and optionally target_modules); default `LORA_PAPER`
+                  method:str='lora', # 'lora' (the paper) or 'full' (`llm.core.TUNINGS`)
+                  lora:dict|None=None, # LoRA settings over `llm.core.LORA_DEFAULTS` (the FSD code's r 16, alpha 32, dropout 0.05)
                   lr:float=1e-3, # peak learning rate
                   epochs:int=3, # passes over `texts`
                   batch_size:int=8, # texts per step
@@ -35,18 +47,15 @@ def finetune_copy(model, # the pretrained causal LM (left untouched unless `copy
                   drop_last:bool=True, # drop the last incomplete batch, as the code does
                   seed:int=0, # LoRA initialisation and batch order
                   copy_model:bool=True, # fine-tune a deep copy; False wraps `model` itself in LoRA (large models)
+                  cache:str|None=None, # keep the fine-tuned copy under this cache kind (`llm.train.tune_causal_lm`; small models)
                  ):
     "The fine-tuned model and its per-epoch training losses."
-    import torch
     texts = list(texts) if not isinstance(texts, str) else [texts]
     if not texts: raise TrustbookError("the fine-tuning set is empty: FSD needs a few non-member texts from the test texts' domain")
-    if method not in ('lora', 'full'): raise TrustbookError(f"method must be 'lora' or 'full', got {method!r}")
     if drop_last and len(texts) < batch_size: batch_size = len(texts)  # a handful of texts still make one step
-    seed_everything(seed)
-    model = tuning_model(model, method, {**LORA_PAPER, **(lora or {})}, copy_model)
-    hist = train_causal_lm(model, tokenizer, texts, epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length,
-                           warmup_steps=warmup_steps, weight_decay=weight_decay, drop_last=drop_last, seed=seed, desc='fine-tune')
-    return model, hist
+    return tune_causal_lm(model, tokenizer, texts, method=method, lora=lora, copy_model=copy_model, seed=seed, lr=lr, epochs=epochs,
+                          batch_size=batch_size, warmup_steps=warmup_steps, weight_decay=weight_decay, max_length=max_length,
+                          drop_last=drop_last, cache=cache, desc='fine-tune')
 
 # %% ../../nbs/11_llm.fsd.ipynb
 def check_overlap(texts, finetune_texts)->list[str]:
@@ -62,30 +71,34 @@ def fsd_scores(model, # a causal LM (pretrained)
                tokenizer, # its tokenizer
                texts, # the texts under test
                finetune_texts, # unseen (non-member) texts from the same domain
-               scores=SCORES, # base scores to compute and deviate
+               scores=SCORES, # base scores to compute and deviate (names in `llm.scores.MEMBERSHIP_SCORES`)
                method:str='lora', # 'lora' or 'full' fine-tuning
-               lora:dict|None=None, # LoRA r/alpha/dropout, default the paper's
+               lora:dict|None=None, # LoRA settings, default the paper's
                k:float=0.2, # Min-k% fraction
                score_batch_size:int=8, # texts per scoring pass
                max_length:int|None=None, # truncate scored texts to this many tokens
                copy_model:bool=True, # keep `model` untouched (False: LoRA in place, removed afterwards)
-               **ft_kwargs, # passed to `finetune_copy` (lr, epochs, batch_size, warmup_steps, seed...)
+               base:pd.DataFrame|None=None, # the pretrained model's `membership_scores` of `texts` (computed when None)
+               **ft_kwargs, # passed to `finetune_copy` (lr, epochs, batch_size, warmup_steps, seed, cache...)
               )->pd.DataFrame:
     "One row per text: `nll` and each base score (pretrained), `<s>_ft` (fine-tuned) and `fsd_<s>` = base - fine-tuned."
-    scores = check_scores(scores)
+    scores = check_scores(scores); check_causal_lm(model, tokenizer)
     finetune_texts = list(finetune_texts) if not isinstance(finetune_texts, str) else [finetune_texts]
     if not finetune_texts: raise TrustbookError("the fine-tuning set is empty: FSD needs a few non-member texts from the test texts' domain")
     encode_texts(tokenizer, texts, max_length); encode_texts(tokenizer, finetune_texts)  # refuse bad input before any work
     check_overlap(texts, finetune_texts)
     kw = dict(k=k, batch_size=score_batch_size, max_length=max_length, scores=scores)
-    pre = membership_scores(model, tokenizer, texts, **kw)
+    pre = membership_scores(model, tokenizer, texts, **kw) if base is None else check_table(base, ['nll', *scores], 'base', 'membership_scores')
+    if len(pre) != len(texts): raise TrustbookError(f"base holds {len(pre)} rows for {len(texts)} texts")
+    loss_F = lambda m: float(membership_scores(m, tokenizer, finetune_texts, scores=['log_perplexity'], batch_size=score_batch_size, max_length=max_length).nll.mean())
+    f_before = loss_F(model)
     ft, hist = finetune_copy(model, tokenizer, finetune_texts, method=method, lora=lora, copy_model=copy_model, **ft_kwargs)
-    post = membership_scores(ft, tokenizer, texts, **kw)
+    post, f_after = membership_scores(ft, tokenizer, texts, **kw), loss_F(ft)
     if method == 'lora' and not copy_model: ft.unload()  # the caller's model without the adapters
-    df = pre.copy()
-    for c in post.columns: df[f'{c}_ft'] = post[c].values
-    for s in scores: df[f'fsd_{s}'] = pre[s].values - post[s].values
-    df.attrs['finetune_history'] = hist
+    df = pre[['nll', *scores]].copy().reset_index(drop=True)
+    for c in ['nll', *scores]: df[f'{c}_ft'] = post[c].values
+    for s in scores: df[f'fsd_{s}'] = df[s].values - post[s].values
+    df.attrs.update(finetune_history=hist, finetune_loss=(f_before, f_after))
     return df
 
 # %% ../../nbs/11_llm.fsd.ipynb
@@ -102,21 +115,37 @@ def detection_table(df:pd.DataFrame, # from `fsd_scores`
                     fpr:float=0.05, # the TPR@FPR operating point
                    )->pd.DataFrame:
     "AUC and TPR@`fpr` of each base score and of its FSD deviation (one row per score)."
+    scores = check_scores(scores)
+    check_table(df, [*scores, *(f'fsd_{s}' for s in scores)], 'df', 'fsd_scores')
     y = check_labels(labels)
     if len(y) != len(df): raise TrustbookError(f"{len(y)} labels for {len(df)} scored texts")
     rows = []
-    for s in check_scores(scores):
+    for s in scores:
         rows.append(dict(score=s, auc=auroc(y, df[s]), auc_fsd=auroc(y, df[f'fsd_{s}']),
                          tpr=tpr_at_fpr(y, df[s], fpr), tpr_fsd=tpr_at_fpr(y, df[f'fsd_{s}'], fpr)))
     return pd.DataFrame(rows)
 
 def loss_drops(df:pd.DataFrame, labels)->dict:
     "Mean drop of the token loss (nll before - after fine-tuning) of members and of non-members."
-    y = check_labels(labels); d = df['nll'].values - df['nll_ft'].values
+    check_table(df, ['nll', 'nll_ft'], 'df', 'fsd_scores'); y = check_labels(labels)
+    if len(y) != len(df): raise TrustbookError(f"{len(y)} labels for {len(df)} scored texts")
+    d = df['nll'].values - df['nll_ft'].values
     return dict(drop_members=float(d[y == 1].mean()), drop_nonmembers=float(d[y == 0].mean()))
 
 # %% ../../nbs/11_llm.fsd.ipynb
-def _key(obj)->str: return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+class MemorisationGap(Callback):
+    "After each epoch, the mean loss of probe members and of held-out texts; stops training once the gap reaches `target`."
+    def __init__(self, tokenizer, members:list, heldout:list, # probe members and held-out same-pool texts
+                 target:float=0.15, # stop once heldout loss - member loss reaches this (nats/token)
+                 min_epochs:int=2, # never stop before
+                 max_length:int=256):
+        self.tok, self.members, self.heldout, self.target, self.min_epochs, self.max_length = tokenizer, members, heldout, target, min_epochs, max_length
+    def state_dict(self): return {}  # it keeps nothing between epochs: each record is in the loop's history
+    def on_epoch_end(self, s):
+        loss = lambda t: membership_scores(s.module, self.tok, t, scores=['log_perplexity'], batch_size=32, max_length=self.max_length)['nll'].mean()
+        a, b = loss(self.members), loss(self.heldout)
+        s.record.update(member_loss=float(a), val_loss=float(b), gap=float(b - a))
+        if s.epoch + 1 >= self.min_epochs and b - a >= self.target: s.stop, s.stop_reason = True, 'memorisation gap reached'
 
 def tiny_pretrained(split:dict, # from `membership_splits`
                     seed:int, # initialisation and batch-order seed
@@ -130,70 +159,125 @@ def tiny_pretrained(split:dict, # from `membership_splits`
                     cache:bool=True, # reuse a model trained with the same inputs
                    ):
     "A tiny GPT-2 pretrained on `split['members']`, its tokenizer, and the per-epoch history (train loss, gap)."
-    from transformers import GPT2LMHeadModel
-    from trustbook.llm.tiny import tiny_gpt2, byte_tokenizer
+    from trustbook.llm.tiny import byte_tokenizer, pretrained_tiny_lm
     tok = byte_tokenizer(); model_cfg = {**dict(n_layer=2, n_embd=64, n_head=4, n_positions=256), **(model_cfg or {})}
-    key = _key(dict(m=split['members'], v=split['val'], p=split['test_members'][:len(split['val'])], seed=seed, cfg=model_cfg,
-                    lr=lr, bs=batch_size, me=max_epochs, mi=min_epochs, g=target_gap, ml=max_length, v_=1))
-    where = cache_dir()/'fsd'/f'tiny-{key}'
-    if cache and (where/'history.json').exists():
-        return GPT2LMHeadModel.from_pretrained(where).eval(), tok, json.loads((where/'history.json').read_text())
-    seed_everything(seed)
-    model = tiny_gpt2(**model_cfg, seed=seed)
-    probe = split['test_members'][:len(split['val'])]
-    def stop(ep, m, rec):
-        a = membership_scores(m, tok, probe, scores=['perplexity'], batch_size=32, max_length=max_length)['nll'].mean()
-        b = membership_scores(m, tok, split['val'], scores=['perplexity'], batch_size=32, max_length=max_length)['nll'].mean()
-        rec.update(member_loss=float(a), val_loss=float(b), gap=float(b - a))
-        return ep >= min_epochs and b - a >= target_gap
-    hist = train_causal_lm(model, tok, split['members'], epochs=max_epochs, lr=lr, batch_size=batch_size,
-                           max_length=max_length, warmup_steps=10, seed=seed, stop=stop, desc='pretrain')
+    probe = split['members'][:len(split['val'])]  # members are shuffled: a random probe, fixed with the pretraining set
+    gap = MemorisationGap(tok, probe, split['val'], target_gap, min_epochs, max_length)
+    model, hist = pretrained_tiny_lm('fsd_tiny', tok, split['members'], model_cfg, seed=seed, cache=cache, callbacks=[gap],
+                                     key=dict(probe=fingerprint(probe), val=fingerprint(split['val']), target=target_gap, min_epochs=min_epochs),
+                                     epochs=max_epochs, lr=lr, batch_size=batch_size, max_length=max_length, warmup_steps=10, desc='pretrain')
     if hist[-1]['gap'] < target_gap:
         warnings.warn(f"pretraining stopped at max_epochs={max_epochs} with gap {hist[-1]['gap']:.3f} < target {target_gap}")
-    if cache and is_main_process():  # in a multi-process run the others trained the same model alongside
-        where.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(where/'history.json') as t:
-            model.save_pretrained(where); Path(t).write_text(json.dumps(hist))
     return model, tok, hist
 
+@dataclass
+class TinyFSD:
+    "The `cpu` testbed: a tiny GPT-2 pretrained once on known members, and seeded draws of everything else."
+    chunks: dict       # topic -> chunks of CPython's reference topics
+    sizes: dict        # n_members, n_test, n_ft, n_val (`membership_splits`)
+    model_seed: int    # fixes the pretraining set and the model's initialisation
+    model: object      # the pretrained tiny GPT-2
+    tokenizer: object  # its byte tokenizer
+    history: list      # pretraining's per-epoch records (train loss, member/val loss, gap)
+    def draw(self, seed:int)->dict:
+        "This seed's test members, new topics and fine-tuning texts (`membership_splits`); the pretraining set is the model's."
+        return membership_splits(self.chunks, seed, **self.sizes, model_seed=self.model_seed)
+
+def tiny_fsd_testbed(n_members:int=300, n_test:int=150, n_ft:int=60, n_val:int=60, # split sizes (`membership_splits`)
+                     n_chars:int=150, # characters per text
+                     model_cfg:dict|None=None, # `tiny_gpt2` arguments
+                     pretrain:dict|None=None, # `tiny_pretrained` arguments (lr, target_gap, max_epochs...)
+                     model_seed:int=0, # the pretraining set's and the model's seed
+                    )->TinyFSD:
+    "The pretrained testbed (trained once and cached)."
+    from trustbook.llm.tiny import pydoc_topics, topic_chunks, membership_splits
+    chunks = topic_chunks(pydoc_topics(), n_chars)
+    sizes = dict(n_members=n_members, n_test=n_test, n_ft=n_ft, n_val=n_val)
+    sp = membership_splits(chunks, model_seed, **sizes, model_seed=model_seed)
+    model, tok, hist = tiny_pretrained(sp, model_seed, model_cfg, **(pretrain or {}))
+    return TinyFSD(chunks, sizes, model_seed, model, tok, hist)
+
 # %% ../../nbs/11_llm.fsd.ipynb
-def run_tiny_fsd(seed:int, # split, model and fine-tuning seed
-                 protocols=('shared', 'other', 'iid'), # which split protocols
-                 n_members:int=300, n_test:int=150, n_ft:int=60, n_val:int=60, # split sizes (`membership_splits`)
-                 n_chars:int=150, # characters per text
-                 n_ft_use:int|None=None, # use only this many fine-tuning texts
-                 finetune_on:str='nonmembers', # 'nonmembers' (FSD) or 'members' (ablation)
-                 method:str='lora', # 'lora' or 'full'
-                 lora_r:int=16, # LoRA rank (alpha = 2 r, as the paper's 16/32)
-                 ft_lr:float=1e-3, ft_epochs:int=3, ft_batch_size:int=8, # fine-tuning (the paper's values)
-                 scores=SCORES, # base scores
-                 model_cfg:dict|None=None, # `tiny_gpt2` arguments
-                 pretrain:dict|None=None, # `tiny_pretrained` arguments (lr, target_gap, max_epochs...)
-                 chunks:dict|None=None, # topic -> chunks; default CPython's pydoc topics
-                )->tuple[pd.DataFrame, dict]:
-    "Long table (one row per protocol x test text: label, scores, fine-tuned scores, deviations) and run info."
-    from trustbook.llm.tiny import pydoc_topics, topic_chunks, membership_splits, PROTOCOLS
-    bad = [p for p in protocols if p not in PROTOCOLS]
-    if bad: raise TrustbookError(f"unknown protocol(s) {bad}; choose from {', '.join(PROTOCOLS)}")
-    if finetune_on not in ('nonmembers', 'members'): raise TrustbookError(f"finetune_on must be 'nonmembers' or 'members', got {finetune_on!r}")
-    if chunks is None: chunks = topic_chunks(pydoc_topics(), n_chars)
-    sp = membership_splits(chunks, seed, n_members, n_test, n_ft, n_val)
-    model, tok, hist = tiny_pretrained(sp, seed, model_cfg, **(pretrain or {}))
-    spare_members = [t for t in sp['members'] if t not in set(sp['test_members'])]
-    out = []; info = dict(seed=seed, pretrain_epochs=len(hist), gap=hist[-1].get('gap'), member_loss=hist[-1].get('member_loss'),
-                          val_loss=hist[-1].get('val_loss'), ft_loss={})
-    for p in protocols:
-        ft = sp[p]['ft'] if finetune_on == 'nonmembers' else spare_members[:n_ft]
-        if n_ft_use is not None:
-            if not 1 <= n_ft_use <= len(ft): raise TrustbookError(f"n_ft_use must be in 1..{len(ft)}, got {n_ft_use}")
-            ft = ft[:n_ft_use]
-        texts = sp['test_members'] + sp[p]['test']; y = [1] * len(sp['test_members']) + [0] * len(sp[p]['test'])
-        df = fsd_scores(model, tok, texts, ft, scores=scores, method=method, lora=dict(r=lora_r, alpha=2 * lora_r),
-                        lr=ft_lr, epochs=ft_epochs, batch_size=ft_batch_size, seed=seed, score_batch_size=32)
-        info['ft_loss'][p] = [h['train_loss'] for h in df.attrs['finetune_history']]
-        df.insert(0, 'label', y); df.insert(0, 'protocol', p); df.insert(0, 'seed', seed)
-        out.append(df)
-    return pd.concat(out, ignore_index=True), info
+def _finetune_set(d:dict, c:dict)->list[str]:
+    if c.get('overlap') is not None:
+        from trustbook.llm.tiny import mixed_finetune
+        ft = mixed_finetune(d, c['overlap'])
+    elif c.get('ft', c.get('test', 'shared')) == 'members': ft = d['spare_members'][:len(d['shared']['ft'])]
+    else: ft = d[c.get('ft', c.get('test', 'shared'))]['ft']
+    n = c.get('n_ft')
+    if n is not None and not 1 <= n <= len(ft): raise TrustbookError(f"n_ft must be in 1..{len(ft)}, got {n}")
+    return ft[:n] if n else ft
+
+def fsd_runs(tb:TinyFSD, # the testbed
+             seed:int, # the draw's, LoRA's and batch order's seed
+             conditions:dict, # name -> dict(test=protocol, ft=protocol|'members', overlap=None|float, n_ft=None|int, method='lora'|'full', lora=...)
+             scores=SCORES, # base scores
+             recipe:dict|None=None, # `finetune_copy` arguments shared by every condition (lr, epochs, batch_size...)
+             cache:str|None='fsd_tuned', # cache kind of the fine-tuned copies (None: no cache)
+            )->tuple[pd.DataFrame, pd.DataFrame, dict]:
+    "(detection rows, regime facts, per-condition scored frames) of one seed."
+    from trustbook.llm.tiny import PROTOCOLS
+    d, base, rows, facts, frames = tb.draw(seed), {}, [], [], {}
+    for name, c in conditions.items():
+        bad = set(c) - {'test', 'ft', 'overlap', 'n_ft', 'method', 'lora', 'epochs'}
+        if bad: raise TrustbookError(f"condition {name!r}: unknown field(s) {sorted(bad)}")
+        p = c.get('test', 'shared')
+        if p not in PROTOCOLS: raise TrustbookError(f"condition {name!r}: unknown protocol {p!r}; choose from {', '.join(PROTOCOLS)}")
+        texts = d['test_members'] + d[p]['test']; y = np.r_[np.ones(len(d['test_members'])), np.zeros(len(d[p]['test']))].astype(int)
+        if p not in base: base[p] = membership_scores(tb.model, tb.tokenizer, texts, scores=scores, batch_size=32)
+        ft = _finetune_set(d, c)
+        kw = {**(recipe or {}), **({'epochs': c['epochs']} if 'epochs' in c else {})}
+        df = fsd_scores(tb.model, tb.tokenizer, texts, ft, scores=scores, method=c.get('method', 'lora'), lora=c.get('lora'),
+                        base=base[p], score_batch_size=32, seed=seed, cache=cache, **kw)
+        rows.append(detection_table(df, y, scores).assign(seed=seed, condition=name))
+        f0, f1 = df.attrs['finetune_loss']; dr = loss_drops(df, y)
+        facts.append(dict(seed=seed, condition=name, n_ft=len(ft), ft_loss_before=f0, ft_loss_after=f1, ft_drop=f0 - f1, **dr))
+        frames[name] = df.assign(label=y)
+    return pd.concat(rows, ignore_index=True), pd.DataFrame(facts), frames
+
+# %% ../../nbs/11_llm.fsd.ipynb
+def fsd_recipe(lora_r:int=16, # LoRA rank; alpha is twice it (the paper's 16 and 32)
+               lora_targets='all-linear', # LoRA's target modules ('all-linear': every linear layer; None: PEFT's default)
+               lr:float=1e-3, # the paper's
+               epochs:int|None=None, # None: the epochs that make the paper's ~90 updates on `n_ft` texts
+               n_ft:int=60, # fine-tuning texts
+              )->tuple[dict, dict]:
+    "(LoRA settings, fine-tuning recipe) of an FSD experiment: the FSD code's, stated once for every notebook."
+    return dict(r=lora_r, alpha=2 * lora_r, target_modules=lora_targets), dict(lr=lr, epochs=epochs or paper_epochs(n_ft), batch_size=8)
+
+def fsd_experiment(seeds, # paired seeds
+                   conditions:dict, # `fsd_runs` conditions
+                   testbed:dict|None=None, # `tiny_fsd_testbed` arguments
+                   scores=SCORES, recipe:dict|None=None, cache:str|None='fsd_tuned',
+                  )->tuple[pd.DataFrame, pd.DataFrame, TinyFSD, dict]:
+    "(detection rows, regime facts, the testbed, the first seed's scored frames) over `seeds`."
+    from trustbook.core import progress
+    tb = tiny_fsd_testbed(**(testbed or {}))
+    rows, facts, first = [], [], None
+    for s in progress(list(seeds), desc='seeds'):
+        r, f, frames = fsd_runs(tb, s, conditions, scores, recipe, cache)
+        rows.append(r); facts.append(f); first = first or frames
+    return pd.concat(rows, ignore_index=True), pd.concat(facts, ignore_index=True), tb, first
+
+def wikimia_runs(model, tokenizer, # a hub causal LM (bf16 on a GPU) and its tokenizer
+                 wikimia:pd.DataFrame, # `load_wikimia` rows
+                 seed:int, # the 30/70 split's and LoRA's seed
+                 conditions:dict, # name -> dict(method=..., lora=...) (the fine-tuning set is the split's non-members)
+                 scores=SCORES, recipe:dict|None=None, max_length:int=1024,
+                )->tuple[pd.DataFrame, pd.DataFrame, dict]:
+    "(detection rows, regime facts, scored frames) of one seed on WikiMIA, as `fsd_runs` returns them."
+    ft, test = wikimia_split(wikimia, seed=seed)
+    texts, y = test.text.tolist(), test.label.values
+    base = membership_scores(model, tokenizer, texts, scores=scores, batch_size=8, max_length=max_length)
+    rows, facts, frames = [], [], {}
+    for name, c in conditions.items():
+        df = fsd_scores(model, tokenizer, texts, ft, scores=scores, method=c.get('method', 'lora'), lora=c.get('lora'), base=base,
+                        copy_model=False, max_length=max_length, seed=seed, **{**(recipe or {}), **({'epochs': c['epochs']} if 'epochs' in c else {})})
+        rows.append(detection_table(df, y, scores).assign(seed=seed, condition=name))
+        f0, f1 = df.attrs['finetune_loss']
+        facts.append(dict(seed=seed, condition=name, n_ft=len(ft), ft_loss_before=f0, ft_loss_after=f1, ft_drop=f0 - f1, **loss_drops(df, y)))
+        frames[name] = df.assign(label=y)
+    return pd.concat(rows, ignore_index=True), pd.DataFrame(facts), frames
 
 # %% ../../nbs/11_llm.fsd.ipynb
 from ..data import DatasetSpec, RemoteFile, register_dataset, dataset_dir, DataFormatError
@@ -234,6 +318,7 @@ def wikimia_split(df:pd.DataFrame, # from `load_wikimia`
                  )->tuple[list[str], pd.DataFrame]:
     "The FSD code's protocol: per length split, a seeded 30/70 split; fine-tune on the 30% part's non-members, test on the 70%."
     if not 0 < ft_fraction < 1: raise TrustbookError(f"ft_fraction must be in (0, 1), got {ft_fraction}")
+    check_table(df, ['text', 'label', 'length'], 'df', 'load_wikimia'); check_labels(df['label'])
     rng = np.random.default_rng(seed); ft, test = [], []
     for _, g in df.groupby('length', sort=True):
         idx = rng.permutation(len(g)); k = int(round(ft_fraction * len(g)))
