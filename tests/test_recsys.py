@@ -243,3 +243,90 @@ def test_a_model_that_breaks_the_protocol_is_named():
         def embeddings(self): return self.u.weight
     with pytest.raises(TrustbookError, match=r'must return a pair of tensors'): check_recommender(One(20, 30), 20, 30)
     with pytest.raises(TrustbookError, match='has no embeddings'): full_ranking_metrics(torch.nn.Linear(2, 2), d, ks=(5,))
+
+# ---------- property-based: loaders of user files give a valid dataset or a TrustbookError, never a partial load ----------
+from hypothesis import given, settings, HealthCheck, strategies as st
+
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_N", 60)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+TOKEN = st.text(alphabet='abcXYZ0123456789._-', min_size=0, max_size=5)
+RATING = st.sampled_from(['5', '4', '3.5', '1', '0', '-2', 'nan', 'inf', '1e400', 'x', ''])
+HEADER = 'user_id:token\titem_id:token\trating:float\n'
+
+def _expected_inter(lines, thr):
+    "An independent reading of the rows: the (user, item) set kept, or None where the file must be refused."
+    keep = set()
+    for line in lines:
+        if line == '': continue
+        f = line.split('\t')
+        if len(f) != 3 or not f[0].strip() or not f[1].strip(): return None
+        try: r = float(f[2])
+        except ValueError: return None
+        if not np.isfinite(r): return None
+        if r >= thr: keep.add((f[0], f[1]))
+    return keep or None
+
+@FUZZ
+@given(raw=st.binary(max_size=300))
+def test_read_inter_on_arbitrary_bytes(tmp_path, raw):
+    f = tmp_path/'x.inter'; f.write_bytes(raw)
+    for thr in (4.0, None):
+        try: df = read_inter(f, thr)
+        except TrustbookError: continue
+        assert list(df.columns) == ['user', 'item'] and len(df) and not df.isna().any(axis=None)
+
+@FUZZ
+@given(rows=st.lists(st.one_of(st.tuples(TOKEN, TOKEN, RATING).map('\t'.join),
+                               st.lists(TOKEN, max_size=4).map('\t'.join)), max_size=8))
+def test_read_inter_reads_every_row_or_refuses(tmp_path, rows):
+    f = tmp_path/'x.inter'; f.write_text(HEADER + '\n'.join(rows) + '\n')
+    want = _expected_inter(rows, 4.0)
+    try: got = read_inter(f, 4.0)
+    except TrustbookError:
+        assert want is None, f"refused a readable file: {rows}"
+        return
+    assert want is not None, f"read a file that should be refused: {rows}"
+    assert set(zip(got['user'], got['item'])) == want and len(got) == len(want)
+
+@FUZZ
+@given(raw=st.binary(max_size=300))
+def test_read_lightgcn_file_on_arbitrary_bytes(tmp_path, raw):
+    f = tmp_path/'train.txt'; f.write_bytes(raw)
+    try: u, i = read_lightgcn_file(f)
+    except TrustbookError: return
+    assert len(u) == len(i) and (len(u) == 0 or (u.min() >= 0 and i.min() >= 0))
+
+LINE = st.lists(st.integers(0, 30), min_size=1, max_size=5)
+
+@FUZZ
+@given(lines=st.lists(st.one_of(LINE.map(lambda l: ' '.join(map(str, l))), st.sampled_from(['', '1 x', '-1 2', '1_0 2', '+3 4', '٣ 1'])),
+                      max_size=6))
+def test_read_lightgcn_file_reads_every_pair_or_refuses(tmp_path, lines):
+    f = tmp_path/'train.txt'; f.write_text('\n'.join(lines) + '\n')
+    ok = all(l == '' or all(p.isascii() and p.isdigit() for p in l.split()) for l in lines)
+    try: u, i = read_lightgcn_file(f)
+    except TrustbookError:
+        assert not ok, lines
+        return
+    assert ok, lines
+    want = [(int(l.split()[0]), int(p)) for l in lines if l for p in l.split()[1:]]
+    assert list(zip(u.tolist(), i.tolist())) == want
+
+@FUZZ
+@given(train=st.lists(LINE, max_size=5), test=st.lists(LINE, max_size=5), far=st.booleans())
+def test_load_lightgcn_gives_data_or_a_named_error(tmp_path, train, test, far):
+    fmt = lambda ls: '\n'.join(' '.join(map(str, l)) for l in ls) + '\n'
+    if far and train: train = train + [[10**9, 1]]   # a stray huge id must be refused, not allocated
+    (tmp_path/'train.txt').write_text(fmt(train)); (tmp_path/'test.txt').write_text(fmt(test))
+    try: d = load_lightgcn(tmp_path)
+    except TrustbookError: return
+    assert isinstance(d, RecData) and d.train.nnz and d.test.nnz and d.train.multiply(d.test).nnz == 0
+    assert d.n_users < 10**6
+
+@FUZZ
+@given(pairs=st.lists(st.tuples(st.integers(-2, 12), st.integers(-2, 12)), max_size=40),
+       test_frac=st.one_of(st.floats(-0.5, 1.5), st.just(float('nan'))), valid_frac=st.sampled_from([0.0, 0.1, 0.5, float('nan')]))
+def test_split_per_user_gives_data_or_a_named_error(pairs, test_frac, valid_frac):
+    u = np.array([p[0] for p in pairs], dtype=np.int64); i = np.array([p[1] for p in pairs], dtype=np.int64)
+    try: d = split_per_user(u, i, 10, 10, test_frac=test_frac, valid_frac=valid_frac, seed=0)
+    except TrustbookError: return
+    assert d.train.nnz + d.test.nnz + (d.valid.nnz if d.valid is not None else 0) == len(set(pairs))

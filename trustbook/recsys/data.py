@@ -4,6 +4,7 @@
 
 # %% ../../nbs/40_recsys.data.ipynb 3
 from __future__ import annotations
+import re
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -118,6 +119,8 @@ class RecData:
                 f"test={self.test.nnz}{extra}, density={self.density:.2%})")
 
 # %% ../../nbs/40_recsys.data.ipynb
+_INT = re.compile(r'-?[0-9]+')
+
 def _read_text(path:Path)->str:
     if not path.exists(): raise TrustbookError(f"{path} does not exist")
     if not path.is_file(): raise TrustbookError(f"{path} is not a file")
@@ -137,12 +140,19 @@ def read_lightgcn_file(path:str|Path # a LightGCN-format `train.txt`/`test.txt`
     for row, line in enumerate(_read_text(path).splitlines(), 1):
         parts = line.split()
         if not parts: continue
-        try: ids = [int(p) for p in parts]
-        except ValueError: raise DataFormatError(path, f"expected integer ids, got {line[:60]!r}", row=row) from None
+        # ASCII digits only: int() would also take '1_000', '+5' or other scripts' digits, a silent misreading
+        if not all(_INT.fullmatch(p) for p in parts): raise DataFormatError(path, f"expected integer ids, got {line[:60]!r}", row=row)
+        ids = [int(p) for p in parts]
         if min(ids) < 0: raise DataFormatError(path, f"negative id in {line[:60]!r}", row=row)
         if max(ids) >= 2**31: raise DataFormatError(path, f"id {max(ids)} is too large for a contiguous id", row=row)
         us.extend([ids[0]] * (len(ids) - 1)); its.extend(ids[1:])
     return np.asarray(us, dtype=np.int64), np.asarray(its, dtype=np.int64)
+
+def _check_contiguous(ids, what, path):
+    # contiguous ids size the matrices; a stray huge id would allocate a matrix for billions of absent users or items
+    n, top = len(np.unique(ids)), int(ids.max())
+    if top + 1 > 2 * n + 100:
+        raise DataFormatError(path, f"{what} ids are not contiguous: {n} distinct {what}s but ids up to {top}; re-index them from 0")
 
 def load_lightgcn(folder:str|Path, # a folder with `train.txt` and `test.txt`
                   name:str='')->RecData:
@@ -151,6 +161,7 @@ def load_lightgcn(folder:str|Path, # a folder with `train.txt` and `test.txt`
     tu, ti = read_lightgcn_file(folder/'train.txt'); eu, ei = read_lightgcn_file(folder/'test.txt')
     if len(tu) == 0: raise DataFormatError(folder/'train.txt', 'no interactions')
     if len(eu) == 0: raise DataFormatError(folder/'test.txt', 'no interactions')
+    _check_contiguous(tu, 'user', folder/'train.txt'); _check_contiguous(np.concatenate([ti, ei]), 'item', folder)
     # items seen only in test are real items (the catalogue is the union); a user seen only in test is not
     n_u, n_i = int(tu.max()) + 1, int(max(ti.max(), ei.max())) + 1
     if eu.max() >= n_u:
@@ -167,17 +178,21 @@ def read_inter(path:str|Path, # a RecBole atomic `.inter` file (tab-separated, `
                rating_threshold:float|None=4.0, # keep rows with rating >= this (None: keep all rows)
               )->pd.DataFrame:
     "A DataFrame of `user`, `item` (raw tokens) from an atomic `.inter` file, thresholded on the rating."
-    import io, csv
     path = Path(path)
-    text = _read_text(path)
-    if not text.strip(): raise DataFormatError(path, 'the file is empty (expected a `field:type` header and rows)', row=1)
-    try: df = pd.read_csv(io.StringIO(text), sep='\t', dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
-    except (pd.errors.ParserError, ValueError) as e: raise DataFormatError(path, f"not a tab-separated table ({e})") from None
-    cols = {str(c).split(':')[0]: c for c in df.columns}
+    lines = [l for l in re.split(r'\r\n|\r|\n', _read_text(path)) if l != '']
+    if not lines: raise DataFormatError(path, 'the file is empty (expected a `field:type` header and rows)', row=1)
+    head = lines[0].split('\t')
+    rows = [l.split('\t') for l in lines[1:]]
+    # every row must have the header's fields: a table reader would take an extra leading field as an index, silently
+    bad = next((k for k, r in enumerate(rows) if len(r) != len(head)), None)
+    if bad is not None: raise DataFormatError(path, f"{len(rows[bad])} tab-separated fields where the header has {len(head)}", row=bad + 2)
+    cols = {h.split(':')[0]: k for k, h in enumerate(head)}
     for need in ('user_id', 'item_id'):
-        if need not in cols: raise DataFormatError(path, f"no {need!r} column in the header {list(df.columns)}", row=1)
+        if need not in cols: raise DataFormatError(path, f"no {need!r} column in the header {head}", row=1)
+    if not rows: raise DataFormatError(path, 'a header but no rows', row=2)
+    df = pd.DataFrame(rows, dtype=str)
     u, i = df[cols['user_id']], df[cols['item_id']]
-    empty = (u.str.strip() == '') | (i.str.strip() == '')
+    empty = u.isna() | i.isna() | (u.str.strip() == '') | (i.str.strip() == '')
     if empty.any(): raise DataFormatError(path, 'missing user or item id', row=int(np.argmax(empty.values)) + 2)
     out = pd.DataFrame({'user': u, 'item': i})
     if rating_threshold is not None:
@@ -186,13 +201,20 @@ def read_inter(path:str|Path, # a RecBole atomic `.inter` file (tab-separated, `
         bad = r.isna() | ~np.isfinite(r.fillna(0).values)
         if bad.any(): raise DataFormatError(path, f"rating {df[cols['rating']][bad].iloc[0]!r} is not a finite number", row=int(np.argmax(bad.values)) + 2)
         out = out[r.values >= rating_threshold]
+        if out.empty: raise DataFormatError(path, f"no row has a rating >= {rating_threshold} (ratings {r.min():g}..{r.max():g})")
     return out.drop_duplicates().reset_index(drop=True)
 
 # %% ../../nbs/40_recsys.data.ipynb
+def _check_columns(df, who):
+    if not isinstance(df, pd.DataFrame) or not {'user', 'item'} <= set(df.columns):
+        raise TrustbookError(f"{who} needs a DataFrame with columns 'user' and 'item', got "
+                             f"{list(df.columns) if isinstance(df, pd.DataFrame) else type(df).__name__}")
+
 def kcore(df:pd.DataFrame, # columns `user`, `item`
           k:int=5, # minimum interactions per user and per item
           user_k:int|None=None, item_k:int|None=None)->pd.DataFrame:
     "Iterated k-core filter of an interaction table."
+    _check_columns(df, 'kcore')
     uk, ik = user_k or k, item_k or k
     if uk < 1 or ik < 1: raise TrustbookError(f"k-core thresholds must be >= 1, got user_k={uk}, item_k={ik}")
     while True:
@@ -204,6 +226,7 @@ def kcore(df:pd.DataFrame, # columns `user`, `item`
 
 def reindex(df:pd.DataFrame)->tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     "Map raw user/item tokens to contiguous ids; returns the table and the raw tokens of each id."
+    _check_columns(df, 'reindex')
     u, uraw = pd.factorize(df['user'], sort=True); i, iraw = pd.factorize(df['item'], sort=True)
     return pd.DataFrame({'user': u.astype(np.int64), 'item': i.astype(np.int64)}), np.asarray(uraw), np.asarray(iraw)
 
@@ -269,6 +292,8 @@ def planted_lowrank(n_users:int=200, n_items:int=300, rank:int=8,
                     per_user:int=20, # positives per user: the top items under the planted factors
                     test_frac:float=0.2, hidden_frac:float=0.0, seed:int=0, valid_frac:float=0.0)->RecData:
     "A synthetic implicit matrix with planted low-rank structure (the `smoke` scale)."
+    for k, v in (('n_users', n_users), ('n_items', n_items), ('rank', rank), ('per_user', per_user)):
+        if not isinstance(v, (int, np.integer)) or v < 1: raise TrustbookError(f"{k} must be an integer >= 1, got {v!r}")
     if per_user >= n_items: raise TrustbookError(f"per_user ({per_user}) must be below n_items ({n_items})")
     rng = np.random.default_rng(seed)
     s = rng.normal(size=(n_users, rank)) @ rng.normal(size=(rank, n_items)) + rng.gumbel(size=(n_users, n_items))
@@ -312,4 +337,8 @@ def load_data(name:str, # a `DATASETS` name: 'planted' (smoke), 'ml-100k' (cpu),
               hidden_frac:float=0.0, test_frac:float=0.2, valid_frac:float=0.0,
               **kw)->RecData:
     "A seeded implicit-feedback split of a named dataset (`kw`: the loader's own settings, e.g. `keep_frac`)."
-    return DATASETS[name](seed=seed, test_frac=test_frac, hidden_frac=hidden_frac, valid_frac=valid_frac, **kw)
+    loader = DATASETS[name]
+    try: return loader(seed=seed, test_frac=test_frac, hidden_frac=hidden_frac, valid_frac=valid_frac, **kw)
+    except TypeError as e:
+        if 'unexpected keyword argument' not in str(e): raise
+        raise TrustbookError(f"load_data({name!r}): {str(e).split(')', 1)[-1].strip()}; see help(trustbook.recsys.data.{getattr(loader, '__name__', 'load_data')})") from None

@@ -4,6 +4,7 @@
 
 # %% ../../nbs/41_recsys.hard_bpr.ipynb 3
 from __future__ import annotations
+import math
 import torch
 from torch import nn
 from ..core import TrustbookError
@@ -14,8 +15,9 @@ from .training import register_method
 __all__ = ['hard_bpr_from_margin', 'hard_bpr_loss', 'hard_bpr_weight', 'bpr_weight', 'scaled_bpr_loss', 'grad_weight_curve']
 
 # %% ../../nbs/41_recsys.hard_bpr.ipynb
-def _check_abc(a, c):
-    if not (a >= 0 and c > 0): raise TrustbookError(f"Hard-BPR needs a >= 0 and c > 0, got a={a}, c={c}")
+def _check_abc(a, c, b=0.0):
+    if not (a >= 0 and c > 0 and math.isfinite(a) and math.isfinite(c)): raise TrustbookError(f"Hard-BPR needs a >= 0 and c > 0, got a={a}, c={c}")
+    if not math.isfinite(b): raise TrustbookError(f"Hard-BPR's shift b must be a finite number, got {b}")
 
 def hard_bpr_from_margin(x:torch.Tensor, # x_uij = y_ui - y_uj
                          a:float=1.0, # floor: p(x) >= a / (1 + a) bounds the loss
@@ -23,7 +25,8 @@ def hard_bpr_from_margin(x:torch.Tensor, # x_uij = y_ui - y_uj
                          c:float=0.8, # slope inside the sigmoid
                         )->torch.Tensor:
     "Hard-BPR (candidate form, see above): -ln((sigmoid(c x + b) + a) / (1 + a)), per element."
-    _check_abc(a, c)
+    if not torch.is_tensor(x): raise TrustbookError(f"x must be a tensor of margins, got {type(x).__name__}")
+    _check_abc(a, c, b)
     return torch.log1p(torch.tensor(float(a))) - torch.log(torch.sigmoid(c * x + b) + a)
 
 @LOSSES.register('hard_bpr')
@@ -36,7 +39,7 @@ register_method('DNS-Hard-BPR', 'dns', 'hard_bpr', 'Dynamic hard negatives with 
 # %% ../../nbs/41_recsys.hard_bpr.ipynb
 def hard_bpr_weight(x:torch.Tensor, a:float=1.0, b:float=-1.0, c:float=0.8)->torch.Tensor:
     "|dL/dx| of Hard-BPR at margins `x`: c s(1 - s) / (s + a) with s = sigmoid(c x + b)."
-    _check_abc(a, c)
+    _check_abc(a, c, b)
     s = torch.sigmoid(c * x + b)
     return c * s * (1 - s) / (s + a)
 
@@ -50,6 +53,7 @@ def scaled_bpr_loss(u, p, n, a:float=1.0, b:float=-1.0, c:float=0.8, # the Hard-
                    )->torch.Tensor:
     "BPR scaled to Hard-BPR's mean gradient weight at the batch's margins (the control: Hard-BPR's level, BPR's shape)."
     x = margin(u, p, n)
+    if scale is not None and not (scale > 0 and math.isfinite(scale)): raise TrustbookError(f"scale must be a positive number, got {scale}")
     if scale is None:
         with torch.no_grad(): scale = hard_bpr_weight(x, a, b, c).sum() / bpr_weight(x).sum().clamp_min(1e-12)
     return scale * nn.functional.softplus(-x)

@@ -19,6 +19,8 @@ class NegativeSampler:
     "Uniform draws of items outside each user's training set, vectorised."
     def __init__(self, train:sp.csr_matrix,
                  dense_limit:float=1e8): # up to this many user x item cells, look membership up in a dense boolean matrix
+        if not sp.issparse(train): raise TrustbookError(f"train must be a scipy sparse user x item matrix, got {type(train).__name__}")
+        train = sp.csr_matrix(train)
         self.n_items = train.shape[1]
         if (np.diff(train.indptr) >= self.n_items).any(): raise TrustbookError("a user has interacted with every item: no negative exists")
         # random probes into sorted keys miss the cache (~10x slower than a table look-up): use the table when it fits
@@ -52,6 +54,8 @@ def dns_pick(user_emb:torch.Tensor, # (B, d) final embeddings of the batch's use
              cands:np.ndarray, # (B, M) candidate items
             )->np.ndarray:
     "DNS: for each row, the candidate the current model scores highest."
+    if np.ndim(cands) != 2 or len(cands) != len(user_emb):
+        raise TrustbookError(f"cands must be a (B, M) array with one row per user embedding (B={len(user_emb)}), got shape {np.shape(cands)}")
     with torch.no_grad():
         c = torch.from_numpy(cands).to(item_emb.device)
         s = torch.einsum('bd,bmd->bm', user_emb.detach(), item_emb.detach()[c])

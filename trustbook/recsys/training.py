@@ -178,6 +178,9 @@ class Method:
         self.sampler, self.loss, self.__doc__ = sampler, loss, doc or f"{sampler.upper()} sampling with the {loss} loss."
     def config(self, loss_params:dict|None=None, **kw)->TrainConfig:
         "This row's `TrainConfig`, with other settings from `kw`."
+        known = {f.name for f in dataclasses.fields(TrainConfig)} - {'sampler', 'loss', 'loss_params'}
+        bad = sorted(set(kw) - known)
+        if bad: raise TrustbookError(f"unknown training setting(s) {bad}; TrainConfig takes {sorted(known)}")
         return TrainConfig(sampler=self.sampler, loss=self.loss, loss_params=dict(loss_params or {}), **kw).check()
     def __repr__(self): return f"Method({self.sampler!r}, {self.loss!r})"
 
