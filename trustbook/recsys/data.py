@@ -17,7 +17,8 @@ from ..data import DatasetSpec, RemoteFile, register_dataset, package_file, Data
 # %% auto 0
 __all__ = ['ML100K_FILE', 'ML100K_INSTALL', 'LIGHTGCN_DATASETS', 'DATASETS', 'check_ids', 'pairs_to_csr', 'RecData',
            'read_lightgcn_file', 'load_lightgcn', 'read_inter', 'kcore', 'reindex', 'split_per_user', 'thin',
-           'load_movielens100k', 'planted_lowrank', 'planted', 'movielens100k', 'LightGCNData', 'load_data']
+           'load_movielens100k', 'planted_lowrank', 'planted', 'movielens100k', 'movielens100k_tail', 'LightGCNData',
+           'load_data']
 
 # %% ../../nbs/40_recsys.data.ipynb
 ML100K_FILE = 'dataset_example/ml-100k/ml-100k.inter'
@@ -274,6 +275,7 @@ def thin(df:pd.DataFrame, # an interaction table
 
 def load_movielens100k(rating_threshold:float=4.0, # ratings >= this are positives
                        k:int=5, # k-core filter (0: none)
+                       user_k:int|None=None, item_k:int|None=None, # separate thresholds for users and items (default: k)
                        test_frac:float=0.2, hidden_frac:float=0.0, seed:int=0,
                        valid_frac:float=0.0, # share of each user's positives for validation
                        keep_frac:float=1.0, # < 1: the sparser regime, a fixed random share of the positives (before k-core)
@@ -282,7 +284,7 @@ def load_movielens100k(rating_threshold:float=4.0, # ratings >= this are positiv
     "MovieLens-100K from the recbole wheel as a seeded implicit-feedback split."
     path = package_file('recbole', ML100K_FILE, ML100K_INSTALL)
     df = thin(read_inter(path, rating_threshold), keep_frac, thin_seed)
-    if k: df = kcore(df, k)
+    if k or user_k or item_k: df = kcore(df, k or 1, user_k, item_k)
     df, _, _ = reindex(df)
     name = 'ml-100k' if keep_frac == 1 else f'ml-100k (keep {keep_frac:g})'
     return split_per_user(df['user'].values, df['item'].values, int(df['user'].max()) + 1, int(df['item'].max()) + 1,
@@ -312,8 +314,16 @@ def planted(seed:int=0, test_frac:float=0.2, hidden_frac:float=0.0, valid_frac:f
 
 @DATASETS.register('ml-100k')
 def movielens100k(seed:int=0, test_frac:float=0.2, hidden_frac:float=0.0, valid_frac:float=0.0, **kw)->RecData:
-    "MovieLens-100K, ratings >= 4, 5-core (the cpu scale); `keep_frac` < 1 for the sparser regime."
+    "MovieLens-100K, ratings >= 4, 5-core; `kw` goes to `load_movielens100k` (`keep_frac` thins it)."
     return load_movielens100k(test_frac=test_frac, hidden_frac=hidden_frac, seed=seed, valid_frac=valid_frac, **kw)
+
+@DATASETS.register('ml-100k-tail')
+def movielens100k_tail(seed:int=0, test_frac:float=0.2, hidden_frac:float=0.0, valid_frac:float=0.0, **kw)->RecData:
+    "MovieLens-100K, ratings >= 4, users with >= 3 positives, every item kept: the sparser long-tail regime (the cpu scale)."
+    kw = dict(dict(k=0, user_k=3, item_k=1), **kw)
+    d = load_movielens100k(test_frac=test_frac, hidden_frac=hidden_frac, seed=seed, valid_frac=valid_frac, **kw)
+    d.name = 'ml-100k-tail'
+    return d
 
 class LightGCNData:
     "A LightGCN-format dataset of the data registry (paper scale): the published train/test split."
