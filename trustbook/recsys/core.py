@@ -12,3 +12,4 @@ from .samplers import *
 from .losses import *
 from .evaluation import *
 from .training import *
+from .runs import *

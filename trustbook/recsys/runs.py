@@ -17,8 +17,8 @@ from .training import method_config, train, METHODS
 from .losses import LOSSES
 
 # %% auto 0
-__all__ = ['RECIPE', 'code_version', 'run_data', 'loss_hyperparameters', 'cached_run', 'recipe', 'best_m', 'run_grid', 'paired',
-           'best_on_validation', 'table', 'declared', 'judge', 'false_negative_summary']
+__all__ = ['RECIPE', 'code_version', 'run_data', 'loss_hyperparameters', 'cached_run', 'recipe', 'best_m', 'run_grid',
+           'run_histories', 'paired', 'best_on_validation', 'table', 'declared', 'judge', 'false_negative_summary']
 
 # %% ../../nbs/40_recsys.runs.ipynb
 def code_version()->str:
@@ -128,6 +128,12 @@ def run_grid(seeds, models, methods, # what to train: every combination
                     row.update(extra(net, run_data(dataset, s, **dict(kw.get('data_kw') or {})), dict(info, seed=s, model=model, method=meth)))
                 rows.append(row)
     return pd.DataFrame(rows)
+
+def run_histories(seeds, models, methods, dataset:str='ml-100k-tail', params:dict|None=None, **kw)->pd.DataFrame:
+    "The per-epoch records (losses, validation and test metrics) of the same runs as `run_grid`, one row per epoch."
+    params = dict(params or {})
+    return pd.DataFrame([dict(r, seed=s, model=model, method=meth) for s in seeds for model in models for meth in methods
+                         for r in cached_run(dataset, s, model, meth, loss_params=params.get(meth), **kw)[1]['history']])
 
 def _side(res, method, key, model):
     sub = res[(res['method'] == method) & ((res['model'] == model) if model is not None else True)].sort_values('seed')
