@@ -113,5 +113,5 @@ _MOVED = dict(params=('RUNNER_PARAMS', 'notebook_parameters', 'parse_overrides',
 
 def __getattr__(name):
     for mod, names in _MOVED.items():
-        if name in names: return getattr(importlib.import_module(f'trustbook.{mod}'), name)
+        if name in names: raise AttributeError(f"trustbook.repro.{name} moved: import it from trustbook.{mod}")
     raise AttributeError(f"module 'trustbook.repro' has no attribute {name!r}")
