@@ -166,16 +166,11 @@ def table(res:pd.DataFrame, cols, by=('model', 'method'), digits:int=4)->pd.Data
 def declared(cid:str, # a claim or check id
             )->dict:
     "The test the registry declares for `cid` (kind, direction, sesoi, threshold); {} outside a checkout or for an unknown id."
-    import yaml
-    try:
-        from trustbook.repro import project_root
-        root = project_root()
-    except (TrustbookError, ImportError): return {}
-    for f in sorted((root/'nbs'/'experiments').glob('*.yml')):
-        for e in (yaml.safe_load(f.read_text()) or {}).get('experiments') or []:
-            for c in (e.get('claims') or []) + (e.get('checks') or []):
-                if c.get('id') == cid: return {k: c[k] for k in ('kind', 'direction', 'sesoi', 'threshold') if c.get(k) is not None}
-    return {}
+    from trustbook.papers import find_claim
+    try: c = find_claim(cid)
+    except TrustbookError: return {}  # a notebook run outside a checkout: the verdicts are kept as computed
+    if c is None: return {}
+    return {k: getattr(c, k) for k in ('kind', 'direction', 'sesoi', 'threshold') if getattr(c, k) is not None}
 
 def judge(res:pd.DataFrame, cid:str, # the runs, and the claim (or check) id whose declared test is used
           method:str, baseline:str, key:str='recall@20', model:str|None=None,
