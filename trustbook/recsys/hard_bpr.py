@@ -4,29 +4,61 @@
 
 # %% ../../nbs/41_recsys.hard_bpr.ipynb 3
 from __future__ import annotations
+import math
 import torch
 from torch import nn
 from ..core import TrustbookError
-from .core import margin, register_loss, bpr_loss
+from .losses import LOSSES, margin, bpr_loss
+from .training import register_method
 
 # %% auto 0
-__all__ = ['hard_bpr_from_margin', 'hard_bpr_loss', 'grad_weight_curve']
+__all__ = ['hard_bpr_from_margin', 'hard_bpr_loss', 'hard_bpr_weight', 'bpr_weight', 'scaled_bpr_loss', 'grad_weight_curve']
 
 # %% ../../nbs/41_recsys.hard_bpr.ipynb
+def _check_abc(a, c, b=0.0):
+    if not (a >= 0 and c > 0 and math.isfinite(a) and math.isfinite(c)): raise TrustbookError(f"Hard-BPR needs a >= 0 and c > 0, got a={a}, c={c}")
+    if not math.isfinite(b): raise TrustbookError(f"Hard-BPR's shift b must be a finite number, got {b}")
+
 def hard_bpr_from_margin(x:torch.Tensor, # x_uij = y_ui - y_uj
                          a:float=1.0, # floor: p(x) >= a / (1 + a) bounds the loss
                          b:float=-1.0, # shift inside the sigmoid
                          c:float=0.8, # slope inside the sigmoid
                         )->torch.Tensor:
     "Hard-BPR (candidate form, see above): -ln((sigmoid(c x + b) + a) / (1 + a)), per element."
-    if a < 0 or c <= 0: raise TrustbookError(f"Hard-BPR needs a >= 0 and c > 0, got a={a}, c={c}")
+    if not torch.is_tensor(x): raise TrustbookError(f"x must be a tensor of margins, got {type(x).__name__}")
+    _check_abc(a, c, b)
     return torch.log1p(torch.tensor(float(a))) - torch.log(torch.sigmoid(c * x + b) + a)
 
+@LOSSES.register('hard_bpr')
 def hard_bpr_loss(u, p, n, a:float=1.0, b:float=-1.0, c:float=0.8)->torch.Tensor:
     "Hard-BPR on a batch of (user, positive, negative) final embeddings, per triplet."
     return hard_bpr_from_margin(margin(u, p, n), a, b, c)
 
-register_loss('hard_bpr', hard_bpr_loss)
+register_method('DNS-Hard-BPR', 'dns', 'hard_bpr', 'Dynamic hard negatives with the Hard-BPR loss (arXiv 2403.19276).')
+
+# %% ../../nbs/41_recsys.hard_bpr.ipynb
+def hard_bpr_weight(x:torch.Tensor, a:float=1.0, b:float=-1.0, c:float=0.8)->torch.Tensor:
+    "|dL/dx| of Hard-BPR at margins `x`: c s(1 - s) / (s + a) with s = sigmoid(c x + b)."
+    _check_abc(a, c, b)
+    s = torch.sigmoid(c * x + b)
+    return c * s * (1 - s) / (s + a)
+
+def bpr_weight(x:torch.Tensor)->torch.Tensor:
+    "|dL/dx| of BPR at margins `x`: 1 - sigmoid(x)."
+    return torch.sigmoid(-x)
+
+@LOSSES.register('scaled_bpr')
+def scaled_bpr_loss(u, p, n, a:float=1.0, b:float=-1.0, c:float=0.8, # the Hard-BPR whose gradient level is matched
+                    scale:float|None=None, # a fixed factor instead (None: matched on each batch)
+                   )->torch.Tensor:
+    "BPR scaled to Hard-BPR's mean gradient weight at the batch's margins (the control: Hard-BPR's level, BPR's shape)."
+    x = margin(u, p, n)
+    if scale is not None and not (scale > 0 and math.isfinite(scale)): raise TrustbookError(f"scale must be a positive number, got {scale}")
+    if scale is None:
+        with torch.no_grad(): scale = hard_bpr_weight(x, a, b, c).sum() / bpr_weight(x).sum().clamp_min(1e-12)
+    return scale * nn.functional.softplus(-x)
+
+register_method('DNS-scaled-BPR', 'dns', 'scaled_bpr', "DNS with BPR scaled to Hard-BPR's gradient level on each batch: Hard-BPR's control.")
 
 # %% ../../nbs/41_recsys.hard_bpr.ipynb
 def grad_weight_curve(x:torch.Tensor, loss_fn)->torch.Tensor:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 from ..core import TrustbookError
-from .core import margin, register_loss, bpr_loss
+from .losses import LOSSES, margin, bpr_loss, check_triplets
+from .training import register_method
 
 # %% auto 0
 __all__ = ['soft_bpr_loss', 'mix_negative', 'pdns_loss', 'equivalence_gap']
 
 # %% ../../nbs/42_recsys.soft_bpr.ipynb
+@LOSSES.register('soft_bpr')
 def soft_bpr_loss(u, p, n, beta:float=0.2 # temperature on the margin, 0 < beta <= 1 (1: BPR)
                  )->torch.Tensor:
     "Soft BPR: -ln sigmoid(beta * x_uij), per triplet."
@@ -23,23 +25,25 @@ def mix_negative(p:torch.Tensor, n:torch.Tensor, alpha:float=0.8 # share of the 
                 )->torch.Tensor:
     "PDNS's synthetic negative: alpha * e_i + (1 - alpha) * e_j."
     if not 0 <= alpha < 1: raise TrustbookError(f"PDNS needs 0 <= alpha < 1 (alpha = 1 makes the negative the positive), got {alpha}")
+    check_triplets(p, p, n)
     return alpha * p + (1 - alpha) * n
 
+@LOSSES.register('pdns')
 def pdns_loss(u, p, n, alpha:float=0.8)->torch.Tensor:
     "BPR against the positive-dominated synthetic negative, per triplet."
     return bpr_loss(u, p, mix_negative(p, n, alpha))
 
-register_loss('soft_bpr', soft_bpr_loss); register_loss('pdns', pdns_loss)
+register_method('DNS-soft-BPR', 'dns', 'soft_bpr', 'Dynamic hard negatives with soft BPR (a temperature beta on the margin).')
+register_method('DNS-PDNS', 'dns', 'pdns', "Dynamic hard negatives mixed with the positive (PDNS, alpha > 0.7), BPR on the mixture.")
 
 # %% ../../nbs/42_recsys.soft_bpr.ipynb
 def equivalence_gap(u, p, n, alpha:float)->dict:
     "Max |difference| between PDNS(alpha) and soft BPR(beta = 1 - alpha): losses and gradients w.r.t. u, p, n."
-    out = {}
     gs = []
     for fn in (lambda a, b, c: pdns_loss(a, b, c, alpha), lambda a, b, c: soft_bpr_loss(a, b, c, 1 - alpha)):
         t = [x.detach().clone().double().requires_grad_(True) for x in (u, p, n)]
         l = fn(*t); g = torch.autograd.grad(l.sum(), t)
         gs.append((l.detach(), g))
-    out['loss'] = float((gs[0][0] - gs[1][0]).abs().max())
+    out = {'loss': float((gs[0][0] - gs[1][0]).abs().max())}
     for k, name in enumerate('upn'): out[f'grad_{name}'] = float((gs[0][1][k] - gs[1][1][k]).abs().max())
     return out
