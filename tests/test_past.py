@@ -40,6 +40,8 @@ def test_concentration_and_its_controls():
     assert sensitivity_concentration({'a': torch.ones(10)}, 0.2) == pytest.approx(0.2)
     assert sensitivity_concentration({'a': torch.tensor([1.] + [0.] * 9)}, 0.1) == pytest.approx(1.0)
     with pytest.raises(TrustbookError): sensitivity_concentration({'a': torch.ones(3)}, 0)
+    with pytest.raises(TrustbookError, match='non-empty dict'): sensitivity_concentration({})
+    with pytest.raises(TrustbookError, match='finite and >= 0'): sensitivity_concentration({'a': torch.tensor([1., -1.])})
     m, n = _sets(); net = _mlp()
     s = shuffled_gap_sensitivity(net, m, n, seed=1)
     assert set(s) == {k for k, _ in net.named_parameters()} and all((v >= 0).all() for v in s.values())

@@ -78,6 +78,24 @@ def test_audit_bad_inputs_are_named():
     with pytest.raises(TrustbookError, match='failed on a batch'): audit(_mlp(d=5), X[:50], y[:50], X[50:], y[50:])
     with pytest.raises(TrustbookError, match='20 of 50'): audit(m, X[:50], y[:50], X[30:80], y[30:80])
 
+def test_score_inputs_are_named():
+    z = np.zeros((3, 2)); y = np.array([0, 1, 2])
+    with pytest.raises(TrustbookError, match=r'labels must lie in \[0, 2\)'): membership_scores(z, y, 'loss')
+    with pytest.raises(TrustbookError, match=r'labels must lie in \[0, 2\)'): scaled_confidence(z, y)
+    with pytest.raises(TrustbookError, match='non-finite'): membership_scores(np.full((2, 2), np.nan), [0, 1], 'loss')
+    with pytest.raises(TrustbookError, match='non-empty'): fit_threshold([], [1.0])
+    with pytest.raises(TrustbookError, match='non-finite scores'): fit_threshold([np.inf], [1.0])
+    with pytest.raises(TrustbookError, match='must be finite'): lira_scores(np.array([np.nan]), np.zeros((2, 1)), np.zeros((2, 1), bool))
+    with pytest.raises(TrustbookError, match=r'must be \(n,\), \(K, n\), \(K, n\)'):
+        rmia_scores(np.ones(2), np.ones((2, 3)), np.zeros((2, 3), bool), np.ones(1), np.ones((2, 1)), np.zeros((2, 1), bool))
+    with pytest.raises(TrustbookError, match='one label per row'): six_way_split(np.zeros((10, 2)), np.zeros(9), 1)
+    with pytest.raises(TrustbookError, match='size must be an int'): six_way_split(np.zeros((10, 2)), np.zeros(10), 1.5)
+    X, yy = _data(40)
+    with pytest.raises(TrustbookError, match='pass y_audit'): reference_models(lambda: _mlp(), X, yy, 2, X_audit=X[:5])
+    m = _mlp()
+    assert len(audit(m, X[:20], yy[:20], X[20:], yy[20:], attacks='loss')) == 1   # one name is one attack, not its letters
+    with pytest.raises(TrustbookError, match='no attack to run'): audit(m, X[:20], yy[:20], X[20:], yy[20:], attacks=[])
+
 def test_bad_shadow_is_named():
     X, y = _data(100)
     with pytest.raises(TrustbookError, match='shadow members and non-members overlap'): Shadow(_mlp(), X[:50], y[:50], X[40:], y[40:])

@@ -66,6 +66,12 @@ def check_needs(attack:Attack, name:str, shadow=None, reference=None):
         if not have[need]: raise TrustbookError(f"attack {name!r} needs {NEED_HELP[need]}")
 
 # %% ../../nbs/24_privacy.attacks.ipynb
+def _check_logits(z, y):
+    "Logits (..., n, C) and labels (n,) that belong together, or a `TrustbookError`."
+    if z.ndim < 2 or y.ndim != 1 or z.shape[-2] != len(y): raise TrustbookError(f"logits {tuple(z.shape)} must be (n, classes) with n = len(y) = {len(y)}")
+    if len(y) and (y.min() < 0 or y.max() >= z.shape[-1]): raise TrustbookError(f"labels must lie in [0, {z.shape[-1]}) for {z.shape[-1]} classes, got {int(y.min())}..{int(y.max())}")
+    if not torch.isfinite(z).all(): raise TrustbookError("logits hold non-finite values")
+
 class MetricAttack(Attack):
     "An attack that reads one number off the target's output on each sample."
     model_based = True
@@ -73,7 +79,7 @@ class MetricAttack(Attack):
     def per_sample(self, logits, y)->np.ndarray:
         "The score of each sample from (n, classes) logits and labels."
         z = torch.as_tensor(np.asarray(logits), dtype=torch.float64); yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
-        if z.ndim != 2 or len(z) != len(yt): raise TrustbookError(f"logits {tuple(z.shape)} must be (n, classes) with n = len(y) = {len(yt)}")
+        _check_logits(z, yt)
         return self.from_logits(z, yt).numpy()
     def scores(self, d): return self.per_sample(d.logits, d.y)
     def on_model(self, model, X, y, seed=0): return self.per_sample(predict_logits(model, X), y)
@@ -176,6 +182,7 @@ class NNAttack(Attack):
 def scaled_confidence(logits, y)->np.ndarray:
     "LiRA's φ = log p_y − log(1 − p_y), computed stably from logits (works on (..., n, C) stacks)."
     z = torch.as_tensor(np.asarray(logits), dtype=torch.float64); yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    _check_logits(z, yt)
     zy = z.gather(-1, yt.expand(*z.shape[:-1])[..., None])[..., 0]
     other = z.masked_fill(F.one_hot(yt, z.shape[-1]).bool().expand_as(z), -math.inf).logsumexp(-1)
     return (zy - other).numpy()
@@ -194,7 +201,8 @@ def lira_scores(phi_target, # (n,) φ of the audited samples under the target mo
                )->np.ndarray:
     "LiRA membership scores (higher = member)."
     phi_t, P, I = np.asarray(phi_target, float), np.asarray(phi_ref, float), np.asarray(inmask, bool)
-    if P.shape != I.shape or P.shape[1:] != phi_t.shape: raise TrustbookError(f"phi_ref {P.shape} and inmask {I.shape} must be (K, {len(phi_t)})")
+    if phi_t.ndim != 1 or P.shape != I.shape or P.shape[1:] != phi_t.shape: raise TrustbookError(f"phi_ref {P.shape} and inmask {I.shape} must be (K, {len(phi_t)})")
+    if not (np.isfinite(phi_t).all() and np.isfinite(P).all()): raise TrustbookError("LiRA's phi values must be finite")
     if (~I).sum(0).min() == 0: raise TrustbookError("some sample has no OUT reference model: train more reference models")
     mo, so = _gauss_stats(P, ~I, fix_variance)
     if not online: return (phi_t - mo)/so
@@ -224,6 +232,7 @@ class LiraOnline(LiraOffline):
 def _p_label(logits, y):
     "Softmax probability of each sample's label, for (..., n, C) logits."
     z = torch.as_tensor(np.asarray(logits), dtype=torch.float64); yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    _check_logits(z, yt)
     return z.softmax(-1).gather(-1, yt.expand(*z.shape[:-1])[..., None])[..., 0].numpy()
 
 def _p_out_mean(p_ref, inmask):
@@ -242,6 +251,13 @@ def rmia_scores(p_target_x, # (n,) Pr(x|θ) of the audited samples under the tar
                )->np.ndarray:
     "RMIA offline scores: the share of population samples z whose likelihood ratio x exceeds by more than `gamma`."
     if not 0 <= a <= 1: raise TrustbookError(f"RMIA's offline a must lie in [0, 1], got {a}")
+    for (t, r, m, what) in ((p_target_x, p_ref_x, in_x, 'x'), (p_target_z, p_ref_z, in_z, 'z')):
+        t, r, m = np.asarray(t), np.asarray(r), np.asarray(m)
+        if t.ndim != 1 or r.shape != m.shape or r.ndim != 2 or r.shape[1] != len(t):
+            raise TrustbookError(f"for {what}: target probabilities {t.shape}, reference probabilities {r.shape} and masks {m.shape} must be (n,), (K, n), (K, n)")
+        if not (np.isfinite(t).all() and np.isfinite(r).all()) or (t < 0).any() or (r < 0).any():
+            raise TrustbookError(f"probabilities of {what} must be finite and >= 0")
+    if np.asarray(p_ref_x).shape[0] != np.asarray(p_ref_z).shape[0]: raise TrustbookError("x and z must be scored by the same reference models")
     px = (1 + a)/2*_p_out_mean(p_ref_x, in_x) + (1 - a)/2
     pz = (1 + a)/2*_p_out_mean(p_ref_z, in_z) + (1 - a)/2
     rx, rz = np.asarray(p_target_x)/px, np.asarray(p_target_z)/pz
@@ -290,7 +306,9 @@ def audit(model:nn.Module, # the target model (see the protocol in `privacy.core
           keep_scores:bool=False, # also return each attack's member and non-member scores (ROC curves)
          )->list:
     "Run membership-inference attacks on a target model; one dict per attack (attack, adv, auc, tpr@…, adv_shadow)."
+    if isinstance(attacks, (str, Attack)): attacks = [attacks]
     named = [(a if isinstance(a, str) else getattr(a, 'name', type(a).__name__), get_attack(a)) for a in attacks]
+    if not named: raise TrustbookError("no attack to run: name at least one from ATTACKS")
     for n, a in named: check_needs(a, n, shadow, reference)
     Xi, yi = check_xy(X_in, y_in); Xo, yo = check_xy(X_out, y_out)
     if not len(yi) or not len(yo): raise TrustbookError(f"audit needs members and non-members, got {len(yi)} and {len(yo)}")

@@ -36,7 +36,9 @@ def six_way_split(X, # features, first axis = samples
                  )->PrivacySplit:
     "Split `X, y` into the six disjoint parts of the membership-inference protocol."
     X, y = np.asarray(X), np.asarray(y)
-    if len(X) != len(y): raise TrustbookError(f"X has {len(X)} rows but y has {len(y)}")
+    if X.ndim < 1 or y.ndim != 1 or len(X) != len(y): raise TrustbookError(f"X has {len(X) if X.ndim else 0} rows but y has shape {y.shape}: one label per row")
+    if not (isinstance(size, dict) or (isinstance(size, (int, np.integer)) and not isinstance(size, bool))):
+        raise TrustbookError(f"size must be an int (samples per part) or a dict part -> size, got {size!r}")
     sizes = {k: size for k in SPLITS[:5]} if isinstance(size, int) else dict(size)
     bad = set(sizes) - set(SPLITS)
     if bad: raise TrustbookError(f"unknown split name(s) {sorted(bad)}; valid: {', '.join(SPLITS)}")
@@ -104,9 +106,15 @@ def check_target(model, # the user's classifier: an nn.Module, inputs -> (n, cla
     return int(out.shape[1])
 
 # %% ../../nbs/20_privacy.core.ipynb
+def _scores(s, what):
+    a = np.asarray(s, dtype=float)
+    if a.ndim != 1 or not len(a): raise TrustbookError(f"{what} must be a non-empty 1-D array of scores, got shape {a.shape}")
+    if not np.isfinite(a).all(): raise TrustbookError(f"{what} holds non-finite scores (first at index {int(np.argmax(~np.isfinite(a)))})")
+    return a
+
 def fit_threshold(scores_in, scores_out)->float:
     "The threshold (score >= t means member) that maximises TPR − FPR on one labelled set (the shadow model's)."
-    si, so = np.asarray(scores_in, float), np.asarray(scores_out, float)
+    si, so = _scores(scores_in, 'scores_in'), _scores(scores_out, 'scores_out')
     cand = np.unique(np.concatenate([si, so, [np.inf]]))
     tpr = 1 - np.searchsorted(np.sort(si), cand, side='left')/len(si)
     fpr = 1 - np.searchsorted(np.sort(so), cand, side='left')/len(so)
@@ -114,7 +122,7 @@ def fit_threshold(scores_in, scores_out)->float:
 
 def advantage_at(scores_in, scores_out, threshold:float)->float:
     "TPR − FPR of the rule score >= threshold (may be negative when a shadow threshold transfers badly)."
-    return float((np.asarray(scores_in) >= threshold).mean() - (np.asarray(scores_out) >= threshold).mean())
+    return float((_scores(scores_in, 'scores_in') >= threshold).mean() - (_scores(scores_out, 'scores_out') >= threshold).mean())
 
 def score_metrics(scores_in, # scores of members
                   scores_out, # scores of non-members

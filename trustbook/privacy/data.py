@@ -219,6 +219,7 @@ def privacy_testbed(setting:str, # 'dataset:architecture', e.g. 'mnist5k:mlp'
     if not isinstance(setting, str) or setting.count(':') != 1: raise TrustbookError(f"a setting is 'dataset:architecture', got {setting!r}")
     ds, arch = setting.split(':')
     X, y = load_privacy_dataset(ds, download=download)
+    if isinstance(split_size, dict) and ds not in split_size: raise TrustbookError(f"split_size has no entry for dataset {ds!r} (it has {sorted(split_size)})")
     n = split_size[ds] if isinstance(split_size, dict) else split_size
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in ((arch_kw or {}).get(arch) or {}).items()}
     seed_everything(seed)

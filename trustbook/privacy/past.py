@@ -55,7 +55,9 @@ def sensitivity_concentration(sens:dict, # from `privacy_sensitivity`
                              )->float:
     "Share of the total sensitivity carried by the `top` fraction of parameters with the largest sensitivity."
     if not 0 < top <= 1: raise TrustbookError(f"top must be in (0, 1], got {top}")
-    v = torch.cat([s.flatten() for s in sens.values()]).double()
+    if not isinstance(sens, dict) or not sens: raise TrustbookError("sens must be a non-empty dict name -> sensitivity tensor (see privacy_sensitivity)")
+    v = torch.cat([torch.as_tensor(s).flatten() for s in sens.values()]).double()
+    if not torch.isfinite(v).all() or (v < 0).any(): raise TrustbookError("sensitivities must be finite and >= 0")
     if v.sum() == 0: return float('nan')
     k = max(1, int(round(top*len(v))))
     return float(v.topk(k).values.sum()/v.sum())

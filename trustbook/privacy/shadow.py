@@ -137,8 +137,10 @@ def reference_models(make_model, # callable () -> a fresh model (the attacker's 
                     )->ReferenceModels:
     "Train K reference models on random parts of the pool (aux data, plus the audited samples when given)."
     if n_models < 2: raise TrustbookError(f"reference attacks need at least 2 reference models, got n_models={n_models}")
+    if y_aux is None: raise TrustbookError("reference models train on labelled data: pass y_aux")
     Xa, ya = check_xy(X_aux, y_aux)
     if X_audit is not None:
+        if y_audit is None: raise TrustbookError("X_audit needs its labels: pass y_audit too")
         Xe, ye = check_xy(X_audit, y_audit)
         if Xe.shape[1:] != Xa.shape[1:]: raise TrustbookError(f"audited samples have shape {tuple(Xe.shape[1:])} but the attacker's data {tuple(Xa.shape[1:])}")
         Xp, yp, n_audit = torch.cat([Xe, Xa]), np.r_[ye, ya], len(Xe)
