@@ -4,7 +4,7 @@
 
 # %% ../../nbs/24_privacy.attacks.ipynb 3
 from __future__ import annotations
-import math
+import math, warnings
 from dataclasses import dataclass
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -171,11 +171,14 @@ class NNAttack(Attack):
         from sklearn.neural_network import MLPClassifier
         from sklearn.preprocessing import StandardScaler
         from sklearn.pipeline import make_pipeline
+        from sklearn.exceptions import ConvergenceWarning
         sh = d.shadow
         fi = nn_attack_features(predict_logits(sh.model, sh.X_in), sh.y_in)
         fo = nn_attack_features(predict_logits(sh.model, sh.X_out), sh.y_out)
         clf = make_pipeline(StandardScaler(), MLPClassifier(self.hidden, max_iter=self.max_iter, random_state=d.seed))
-        clf.fit(np.r_[fi, fo], np.r_[np.ones(len(fi)), np.zeros(len(fo))])
+        with warnings.catch_warnings():  # the attack model's convergence is not what is measured: a fixed iteration budget
+            warnings.simplefilter('ignore', ConvergenceWarning)
+            clf.fit(np.r_[fi, fo], np.r_[np.ones(len(fi)), np.zeros(len(fo))])
         return clf.predict_proba(nn_attack_features(d.logits, d.y))[:, 1]
 
 # %% ../../nbs/24_privacy.attacks.ipynb

@@ -188,14 +188,16 @@ class Testbed:
             m = self.fresh_model(); train(m); return m.eval()
         return cached_model(self._key(what='plain', part=part, epochs=epochs, lr=lr, batch_size=batch_size), self.fresh_model, train, kind='privacy')[0]
     def references(self, n_models:int=8, # K reference models
-                   epochs:int=20, lr:float=1e-3, batch_size:int=128,
-                   frac:float=0.5, # each pool row trains this share of the models
+                   epochs:int=40, lr:float=1e-3, batch_size:int=64, # the target's recipe
+                   frac:float=0.25, # each pool row trains this share of the models (0.25: as many rows as the target's members)
+                   vectorised:bool=False, # one masked vmapped pass instead of each model on its own rows
                    cache:bool=True)->ReferenceModels:
         "Online reference models: trained on random parts of the audited samples (target train + test) and the attacker's data (shadow train + test)."
         Xe, ye = [np.concatenate(v) for v in zip(self.split['target_train'], self.split['target_test'])]
         Xa, ya = [np.concatenate(v) for v in zip(self.split['shadow_train'], self.split['shadow_test'])]
         mk = lambda: self.make_model(0.0)
-        build = lambda: reference_models(mk, Xa, ya, n_models, X_audit=Xe, y_audit=ye, frac=frac, epochs=epochs, lr=lr, batch_size=batch_size, seed=self.seed)
+        build = lambda: reference_models(mk, Xa, ya, n_models, X_audit=Xe, y_audit=ye, frac=frac, epochs=epochs, lr=lr, batch_size=batch_size,
+                                         vectorised=vectorised, seed=self.seed)
         if not cache: return build()
         def make():
             torch.manual_seed(self.seed); return nn.ModuleList([mk() for _ in range(n_models)])
@@ -203,7 +205,7 @@ class Testbed:
             r = build()
             for m, t in zip(ml, r.models): m.load_state_dict(t.state_dict())
             return {}
-        ml, _ = cached_model(self._key(what='references', n_models=n_models, epochs=epochs, lr=lr, batch_size=batch_size, frac=frac),
+        ml, _ = cached_model(self._key(what='references', n_models=n_models, epochs=epochs, lr=lr, batch_size=batch_size, frac=frac, vectorised=vectorised),
                              make, train, kind='privacy')
         X, y = np.concatenate([Xe, Xa]).astype(np.float32), np.r_[ye, ya]
         return ReferenceModels([m.eval() for m in ml], X, y, balanced_masks(n_models, len(X), frac, self.seed), len(Xe))

@@ -10,7 +10,7 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import TrustbookError
 from ..train import fit, fingerprint
-from ..classify import check_xy, predict_logits
+from ..classify import check_xy, predict_logits, train_classifier
 from .core import check_disjoint, check_target
 
 # %% auto 0
@@ -132,8 +132,10 @@ def reference_models(make_model, # callable () -> a fresh model (the attacker's 
                      n_models:int=8, # K reference models
                      X_audit=None, y_audit=None, # the audited samples (members, then non-members): online references
                      frac:float=0.5, # each pool row trains this share of the models
-                     epochs:int=50, lr:float=1e-3, batch_size:int=128, vectorised:bool=True, seed:int=0,
-                     checkpoint=None, # `train.fit`'s checkpoint argument
+                     epochs:int=50, lr:float=1e-3, batch_size:int=128,
+                     vectorised:bool=False, # one masked vmapped pass (True) or each model on its own rows (False)
+                     seed:int=0, # seeds the masks, the initialisations and the batch orders
+                     checkpoint=None, # `train.fit`'s checkpoint argument (vectorised; else automatic)
                     )->ReferenceModels:
     "Train K reference models on random parts of the pool (aux data, plus the audited samples when given)."
     if n_models < 2: raise TrustbookError(f"reference attacks need at least 2 reference models, got n_models={n_models}")
@@ -146,6 +148,12 @@ def reference_models(make_model, # callable () -> a fresh model (the attacker's 
         Xp, yp, n_audit = torch.cat([Xe, Xa]), np.r_[ye, ya], len(Xe)
     else: Xp, yp, n_audit = Xa, ya, 0
     masks = balanced_masks(n_models, len(Xp), frac, seed)
-    models = train_stacked(make_model, Xp, yp, masks, epochs=epochs, lr=lr, batch_size=batch_size, vectorised=vectorised, seed=seed,
-                           checkpoint=checkpoint)
+    if vectorised:
+        models = train_stacked(make_model, Xp, yp, masks, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, checkpoint=checkpoint)
+    else:
+        torch.manual_seed(seed); models = [make_model() for _ in range(n_models)]
+        check_target(models[0], Xp[:2], yp[:2], trainable=True)
+        for k, m in enumerate(models):
+            train_classifier(m, Xp[masks[k]], yp[masks[k]], epochs=epochs, lr=lr, batch_size=batch_size, seed=seed + k, desc=f'reference model {k}')
+            m.eval()
     return ReferenceModels(models, Xp.numpy(), yp, masks, n_audit)
