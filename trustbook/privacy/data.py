@@ -4,16 +4,22 @@
 
 # %% ../../nbs/22_privacy.data.ipynb 3
 from __future__ import annotations
-import pickle
+import io, inspect, pickle
+from dataclasses import dataclass, field
+from pathlib import Path
 import numpy as np
-import torch.nn as nn, torch.nn.functional as F
-from ..core import TrustbookError
-from ..data import DatasetSpec, RemoteFile, register_dataset, dataset_dir
+import torch, torch.nn as nn, torch.nn.functional as F
+from ..core import TrustbookError, seed_everything
+from ..data import DatasetSpec, RemoteFile, register_dataset, dataset_dir, DataFormatError
 from ..datasets import load_digits, load_mnist5k
-from .core import model_factory
+from ..train import cached_model, fingerprint
+from ..classify import ARCHITECTURES, Classifier, make_classifier, train_classifier
+from .core import SPLITS, PrivacySplit, six_way_split
+from .shadow import ReferenceModels, reference_models, balanced_masks
 
 # %% auto 0
-__all__ = ['PRIVACY_DATASETS', 'load_privacy_dataset', 'ResNet18', 'privacy_model_factory']
+__all__ = ['PRIVACY_DATASETS', 'read_purchase', 'read_texas', 'load_privacy_dataset', 'ResNet18', 'model_factory', 'Testbed',
+           'privacy_testbed']
 
 # %% ../../nbs/22_privacy.data.ipynb
 register_dataset(DatasetSpec(
@@ -32,12 +38,63 @@ register_dataset(DatasetSpec(
     name='purchase100', description='Purchase100: 197,324 shopping records, 600 binary features, 100 classes (Shokri et al. 2017)',
     licence='Kaggle "Acquire Valued Shoppers" terms; redistribution unclear', homepage='https://github.com/privacytrustlab/datasets',
     files=[RemoteFile('dataset_purchase.tgz', 'https://github.com/privacytrustlab/datasets/raw/master/dataset_purchase.tgz', sha256=None, extract=True)],
-    source='github:privacytrustlab/datasets', papers=('past',), notes='file URL recalled, not verified; no loader yet'))
+    source='github:privacytrustlab/datasets', papers=('past',), notes='file URL recalled, not verified; the archive holds `dataset_purchase`'))
 register_dataset(DatasetSpec(
     name='texas100', description='Texas100: 67,330 hospital discharge records, 6,169 binary features, 100 procedures (Shokri et al. 2017)',
     licence='Texas DSHS PUDF terms; redistribution unclear', homepage='https://github.com/privacytrustlab/datasets',
     files=[RemoteFile('dataset_texas.tgz', 'https://github.com/privacytrustlab/datasets/raw/master/dataset_texas.tgz', sha256=None, extract=True)],
-    source='github:privacytrustlab/datasets', papers=('past',), notes='file URL recalled, not verified; no loader yet'))
+    source='github:privacytrustlab/datasets', papers=('past',), notes='file URL recalled, not verified; the archive holds `texas/100/feats` and `texas/100/labels`'))
+
+# %% ../../nbs/22_privacy.data.ipynb
+_ALLOWED = b'0123456789,\n\r'
+
+def _int_table(path:Path, what:str)->np.ndarray:
+    "A file of comma-separated non-negative integers as an (n, m) int64 array, or a `DataFormatError` naming the row."
+    import pandas as pd
+    try: raw = Path(path).read_bytes()
+    except OSError as e: raise DataFormatError(path, f"cannot read the {what} file ({e.strerror or e})") from None
+    bad = raw.translate(None, _ALLOWED)
+    if bad:
+        i = next(i for i, b in enumerate(raw) if b not in _ALLOWED)
+        raise DataFormatError(path, f"unexpected byte {raw[i:i+1]!r} in a {what} file of comma-separated non-negative integers",
+                              row=raw[:i].count(b'\n') + 1)
+    raw = raw.replace(b'\r', b'')
+    if not raw.strip(b'\n,'): raise DataFormatError(path, f"the {what} file holds no records")
+    lines = [l for l in raw.split(b'\n') if l]
+    first = lines[0].count(b',') + 1
+    for r, l in enumerate(lines, 1):   # ragged rows would be padded with NaN or rejected far from their line: name them here
+        if l.count(b',') + 1 != first: raise DataFormatError(path, f"{l.count(b',') + 1} values where the first row has {first}", row=r)
+        if l.startswith(b',') or l.endswith(b',') or b',,' in l: raise DataFormatError(path, "an empty value", row=r)
+    try: a = pd.read_csv(io.BytesIO(b'\n'.join(lines)), header=None, sep=',', engine='c', dtype=np.int32).to_numpy()
+    except (ValueError, OverflowError, pd.errors.ParserError) as e: raise DataFormatError(path, f"not a table of small integers ({e})") from None
+    if a.shape != (len(lines), first): raise DataFormatError(path, f"read {a.shape} values from {len(lines)} rows of {first}")
+    return a
+
+def _binary_features(path, X):
+    bad = (X > 1).any(1)
+    if bad.any(): raise DataFormatError(path, f"features must be 0 or 1, found {int(X[bad][0].max())}", row=int(np.argmax(bad)) + 1)
+    return X.astype(np.float32)
+
+def _labels(path, y):
+    if (y < 1).any(): raise DataFormatError(path, "labels are 1-based in this format; found 0", row=int(np.argmax(y < 1)) + 1)
+    return (y - 1).astype(np.int64)
+
+def read_purchase(path # the `dataset_purchase` text file (label, then binary features, per line)
+                 )->tuple[np.ndarray, np.ndarray]:
+    "Features (float32, 0/1) and 0-based labels of a Purchase100-format file."
+    a = _int_table(path, 'Purchase100')
+    if a.shape[1] < 2: raise DataFormatError(path, f"each row needs a label and at least one feature, got {a.shape[1]} value(s)")
+    return _binary_features(path, a[:, 1:]), _labels(path, a[:, 0])
+
+def read_texas(feats, # the `texas/100/feats` file: binary features, one record per line
+               labels, # the `texas/100/labels` file: one 1-based label per line
+              )->tuple[np.ndarray, np.ndarray]:
+    "Features (float32, 0/1) and 0-based labels of Texas100-format files."
+    X = _binary_features(feats, _int_table(feats, 'Texas100 features'))
+    yl = _int_table(labels, 'Texas100 labels')
+    if yl.shape[1] != 1: raise DataFormatError(labels, f"one label per line expected, found {yl.shape[1]} values per line")
+    if len(yl) != len(X): raise DataFormatError(labels, f"{len(yl)} labels for {len(X)} feature rows in {feats}")
+    return X, _labels(labels, yl[:, 0])
 
 # %% ../../nbs/22_privacy.data.ipynb
 PRIVACY_DATASETS = ('digits', 'mnist5k', 'cifar10', 'cifar100', 'purchase100', 'texas100')
@@ -53,17 +110,25 @@ def _cifar(name, download):
         xs.append(np.asarray(d['data'], np.uint8).reshape(-1, 3, 32, 32)); ys.append(np.asarray(d['labels' if name == 'cifar10' else 'fine_labels']))
     return (np.concatenate(xs)/255.0).astype(np.float32), np.concatenate(ys).astype(np.int64)
 
+def _shokri(name, download):
+    root = dataset_dir(name, download=download)
+    files = [root/'dataset_purchase'] if name == 'purchase100' else [root/'texas'/'100'/'feats', root/'texas'/'100'/'labels']
+    for f in files:
+        if not f.exists(): raise TrustbookError(f"{f} is missing: unpack the {name} archive into {root} (or delete {root} and download again)")
+    return read_purchase(*files) if name == 'purchase100' else read_texas(*files)
+
+_LOADED = {}
+
 def load_privacy_dataset(name:str, # one of `PRIVACY_DATASETS`
                          download:bool=False, # fetch paper-scale data that is not on disk
                         )->tuple[np.ndarray, np.ndarray]:
-    "Features and labels of a privacy-area dataset by name."
-    if name == 'digits': return load_digits()
-    if name == 'mnist5k': return load_mnist5k()
-    if name in ('cifar10', 'cifar100'): return _cifar(name, download)
-    if name in ('purchase100', 'texas100'):
-        raise TrustbookError(f"{name} is registered (source: privacytrustlab/datasets) but trustbook has no loader for it yet; "
-                             "use digits, mnist5k, cifar10 or cifar100")
-    raise TrustbookError(f"unknown dataset {name!r}; choose one of: {', '.join(PRIVACY_DATASETS)}")
+    "Features and labels of a privacy-area dataset by name (read once per process)."
+    if name not in PRIVACY_DATASETS: raise TrustbookError(f"unknown dataset {name!r}; choose one of: {', '.join(PRIVACY_DATASETS)}")
+    if name not in _LOADED:
+        load = {'digits': lambda: load_digits(), 'mnist5k': lambda: load_mnist5k()}.get(name)
+        _LOADED[name] = load() if load else _cifar(name, download) if name.startswith('cifar') else _shokri(name, download)
+    X, y = _LOADED[name]
+    return X.copy(), y.copy()
 
 # %% ../../nbs/22_privacy.data.ipynb
 class _Block(nn.Module):
@@ -74,22 +139,91 @@ class _Block(nn.Module):
         self.sc = nn.Sequential() if stride == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
     def forward(self, x): return F.relu(self.b2(self.c2(F.relu(self.b1(self.c1(x))))) + self.sc(x))
 
-class ResNet18(nn.Module):
+@ARCHITECTURES.register('resnet18')
+class ResNet18(Classifier):
     "ResNet-18 for 32x32 inputs (CIFAR variant)."
-    def __init__(self, n_classes:int=10, in_ch:int=3, dropout:float=0.0):
+    def __init__(self, input_shape:tuple=(3, 32, 32), n_classes:int=10, dropout:float=0.0):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_ch, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU())
-        layers, c = [], 64
+        if len(input_shape) != 3: raise TrustbookError(f"resnet18 needs (channels, h, w) inputs, got {tuple(input_shape)}")
+        layers, c = [nn.Conv2d(input_shape[0], 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()], 64
         for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)): layers += [_Block(c, cout, stride), _Block(cout, cout, 1)]; c = cout
-        self.layers = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), *([nn.Dropout(dropout)] if dropout else []), nn.Linear(512, n_classes))
-    def forward(self, x): return self.head(self.layers(self.stem(x)))
+        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), *([nn.Dropout(dropout)] if dropout else []))
+        self.head, self.feature_dim = nn.Linear(512, n_classes), 512
 
-def privacy_model_factory(arch:str, # 'mlp', 'cnn' or 'resnet18'
-                          in_shape:tuple, n_classes:int, **kw):
-    "A callable `dropout -> fresh model` for any architecture of the privacy area."
-    if arch == 'resnet18':
-        if len(in_shape) != 3: raise TrustbookError(f"resnet18 needs (channels, h, w) inputs, got {in_shape}")
-        return lambda dropout=0.0: ResNet18(n_classes, in_shape[0], dropout)
-    if arch == 'densenet121': raise TrustbookError("densenet121 is not implemented in trustbook; use arch 'resnet18' for CIFAR-100")
-    return model_factory(arch, in_shape, n_classes, **kw)
+def model_factory(arch:str, # a name in `classify.ARCHITECTURES` ('mlp', 'dense_cnn', 'resnet18', ...)
+                  input_shape:tuple, # shape of one sample
+                  n_classes:int, # number of classes
+                  **kw): # the architecture's own settings (hidden, width, ...)
+    "A callable `dropout -> fresh model` for `arch` (dropout is a defence's knob)."
+    cls = ARCHITECTURES[arch]
+    takes_dropout = 'dropout' in inspect.signature(cls).parameters
+    def make(dropout:float=0.0):
+        if dropout and not takes_dropout: raise TrustbookError(f"architecture {arch!r} has no dropout; choose another for the dropout defence")
+        return make_classifier(arch, input_shape, n_classes, **kw, **({'dropout': dropout} if takes_dropout else {}))
+    return make
+
+# %% ../../nbs/22_privacy.data.ipynb
+@dataclass
+class Testbed:
+    "One (dataset, architecture, seed) of the privacy experiments: the six-way split and the model factory."
+    dataset: str
+    arch: str
+    seed: int
+    split: PrivacySplit
+    make_model: object   # dropout -> fresh model
+    arch_kw: dict = field(default_factory=dict)
+    def __getitem__(self, part): return self.split[part]
+    def _key(self, **kw): return dict(v=1, dataset=self.dataset, arch=self.arch, arch_kw=self.arch_kw, seed=self.seed,
+                                      parts=fingerprint(self.split.idx), **kw)
+    def fresh_model(self, dropout:float=0.0)->nn.Module:
+        "A new model with the testbed's initialisation (torch seeded with the testbed's seed)."
+        torch.manual_seed(self.seed); return self.make_model(dropout)
+    def plain_model(self, part:str='target_train', # the split part it trains on
+                    epochs:int=40, lr:float=1e-3, batch_size:int=64,
+                    cache:bool=True, # keep it on disk for the other experiments
+                   )->nn.Module:
+        "A model trained plainly (Adam) on `part`, from the testbed's initialisation."
+        train = lambda m: dict(cpu_s=train_classifier(m, *self.split[part], epochs=epochs, lr=lr, batch_size=batch_size, seed=self.seed)['cpu_s'])
+        if not cache:
+            m = self.fresh_model(); train(m); return m.eval()
+        return cached_model(self._key(what='plain', part=part, epochs=epochs, lr=lr, batch_size=batch_size), self.fresh_model, train, kind='privacy')[0]
+    def references(self, n_models:int=8, # K reference models
+                   epochs:int=40, lr:float=1e-3, batch_size:int=64, # the target's recipe
+                   frac:float=0.25, # each pool row trains this share of the models (0.25: as many rows as the target's members)
+                   vectorised:bool=False, # one masked vmapped pass instead of each model on its own rows
+                   cache:bool=True)->ReferenceModels:
+        "Online reference models: trained on random parts of the audited samples (target train + test) and the attacker's data (shadow train + test)."
+        Xe, ye = [np.concatenate(v) for v in zip(self.split['target_train'], self.split['target_test'])]
+        Xa, ya = [np.concatenate(v) for v in zip(self.split['shadow_train'], self.split['shadow_test'])]
+        mk = lambda: self.make_model(0.0)
+        build = lambda: reference_models(mk, Xa, ya, n_models, X_audit=Xe, y_audit=ye, frac=frac, epochs=epochs, lr=lr, batch_size=batch_size,
+                                         vectorised=vectorised, seed=self.seed)
+        if not cache: return build()
+        def make():
+            torch.manual_seed(self.seed); return nn.ModuleList([mk() for _ in range(n_models)])
+        def train(ml):
+            r = build()
+            for m, t in zip(ml, r.models): m.load_state_dict(t.state_dict())
+            return {}
+        ml, _ = cached_model(self._key(what='references', n_models=n_models, epochs=epochs, lr=lr, batch_size=batch_size, frac=frac, vectorised=vectorised),
+                             make, train, kind='privacy')
+        X, y = np.concatenate([Xe, Xa]).astype(np.float32), np.r_[ye, ya]
+        return ReferenceModels([m.eval() for m in ml], X, y, balanced_masks(n_models, len(X), frac, self.seed), len(Xe))
+
+def privacy_testbed(setting:str, # 'dataset:architecture', e.g. 'mnist5k:mlp'
+                    seed:int, # seeds the split, the initialisation and every loop
+                    split_size:int|dict, # samples in each of the five fixed parts (or a dict per dataset)
+                    val_size:int|None=None, # validation part (None: what is left)
+                    arch_kw:dict|None=None, # architecture settings per architecture name, e.g. {'mlp': {'hidden': [256, 256]}}
+                    download:bool=False, # fetch paper-scale data that is not on disk
+                   )->Testbed:
+    "The data, six-way split and model factory of one (dataset, architecture, seed)."
+    if not isinstance(setting, str) or setting.count(':') != 1: raise TrustbookError(f"a setting is 'dataset:architecture', got {setting!r}")
+    ds, arch = setting.split(':')
+    X, y = load_privacy_dataset(ds, download=download)
+    if isinstance(split_size, dict) and ds not in split_size: raise TrustbookError(f"split_size has no entry for dataset {ds!r} (it has {sorted(split_size)})")
+    n = split_size[ds] if isinstance(split_size, dict) else split_size
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in ((arch_kw or {}).get(arch) or {}).items()}
+    seed_everything(seed)
+    sp = six_way_split(X, y, {**{k: n for k in SPLITS[:5]}, 'validation': val_size}, seed=seed)
+    return Testbed(ds, arch, seed, sp, model_factory(arch, X.shape[1:], int(y.max()) + 1, **kw), kw)

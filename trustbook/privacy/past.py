@@ -4,27 +4,38 @@
 
 # %% ../../nbs/21_privacy.past.ipynb 3
 from __future__ import annotations
-import math, time
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import TrustbookError
-from .core import (as_tensors, check_trainable, check_disjoint, train_classifier, make_mlp)
+from ..train import fit, Callback
+from ..classify import check_xy
+from .core import check_disjoint, check_target
 
 # %% auto 0
-__all__ = ['DEFENCES', 'loss_gap', 'privacy_sensitivity', 'sensitivity_concentration', 'adaptive_weights', 'weighted_l1',
-           'past_tune', 'train_defended', 'best_advantage_at_accuracy']
+__all__ = ['as_pair', 'loss_gap', 'privacy_sensitivity', 'sensitivity_concentration', 'shuffled_gap_sensitivity',
+           'adaptive_weights', 'weighted_l1', 'BatchStream', 'LoaderStream', 'PastStep', 'past_tune']
 
 # %% ../../nbs/21_privacy.past.ipynb
-def _xy(batch):
-    if not (isinstance(batch, (tuple, list)) and len(batch) == 2): raise TrustbookError("a batch must be a pair (inputs, labels)")
-    return as_tensors(*batch)
+def as_pair(batch, # a mini-batch: (inputs, labels)
+            what:str='batch', # named in the error (members, non-members)
+           )->tuple:
+    "`(inputs, labels)` as a float tensor and a long tensor, or a `TrustbookError` saying what the batch is instead."
+    if isinstance(batch, dict):
+        raise TrustbookError(f"{what}: got a dict batch with keys {sorted(map(str, batch))[:6]}; PAST needs (inputs, labels) pairs: "
+                             "map your loader first, e.g. [(b['x'], b['y']) for b in loader], or use TensorDataset(X, y)")
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        n = f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ''
+        raise TrustbookError(f"{what}: a batch must be a pair (inputs, labels), got a {type(batch).__name__}{n}")
+    try: X, y = check_xy(*batch)
+    except TrustbookError as e: raise TrustbookError(f"{what}: {e}") from None
+    return X, torch.as_tensor(y)
 
 def loss_gap(model:nn.Module, # the model
              members, # (X, y) member batch
              nonmembers, # (X, y) non-member batch, same feature shape
             )->torch.Tensor:
     "G = mean CE on the non-member batch − mean CE on the member batch (a differentiable scalar)."
-    (Xm, ym), (Xn, yn) = _xy(members), _xy(nonmembers)
+    (Xm, ym), (Xn, yn) = as_pair(members, 'members'), as_pair(nonmembers, 'non-members')
     if Xm.shape[1:] != Xn.shape[1:]:
         raise TrustbookError(f"inference (non-member) set has feature shape {tuple(Xn.shape[1:])} but members have {tuple(Xm.shape[1:])}")
     return F.cross_entropy(model(Xn), yn) - F.cross_entropy(model(Xm), ym)
@@ -33,7 +44,7 @@ def privacy_sensitivity(model:nn.Module, members, nonmembers,
                         absolute:bool=True, # |dG/dθ| (True) or max(dG/dθ, 0)
                        )->dict:
     "Per-parameter privacy sensitivity: {name: |∂G/∂θ|} for every trainable tensor (detached)."
-    check_trainable(model)
+    check_target(model, as_pair(members, 'members')[0], trainable=True)
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     g = torch.autograd.grad(loss_gap(model, members, nonmembers), [p for _, p in named], allow_unused=True)
     g = [torch.zeros_like(p) if gi is None else gi for (_, p), gi in zip(named, g)]
@@ -44,10 +55,23 @@ def sensitivity_concentration(sens:dict, # from `privacy_sensitivity`
                              )->float:
     "Share of the total sensitivity carried by the `top` fraction of parameters with the largest sensitivity."
     if not 0 < top <= 1: raise TrustbookError(f"top must be in (0, 1], got {top}")
-    v = torch.cat([s.flatten() for s in sens.values()]).double()
+    if not isinstance(sens, dict) or not sens: raise TrustbookError("sens must be a non-empty dict name -> sensitivity tensor (see privacy_sensitivity)")
+    v = torch.cat([torch.as_tensor(s).flatten() for s in sens.values()]).double()
+    if not torch.isfinite(v).all() or (v < 0).any(): raise TrustbookError("sensitivities must be finite and >= 0")
     if v.sum() == 0: return float('nan')
     k = max(1, int(round(top*len(v))))
     return float(v.topk(k).values.sum()/v.sum())
+
+# %% ../../nbs/21_privacy.past.ipynb
+def shuffled_gap_sensitivity(model:nn.Module, members, nonmembers,
+                             seed:int=0, # seed of the random re-split
+                             absolute:bool=True,
+                            )->dict:
+    "Sensitivity of a membership-blind gap: the loss difference between random halves of members ∪ non-members (same sizes)."
+    (Xm, ym), (Xn, yn) = as_pair(members, 'members'), as_pair(nonmembers, 'non-members')
+    X, y = torch.cat([Xm, Xn]), torch.cat([ym, yn])
+    p = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed)); a, b = p[:len(Xm)], p[len(Xm):]
+    return privacy_sensitivity(model, (X[a], y[a]), (X[b], y[b]), absolute)
 
 # %% ../../nbs/21_privacy.past.ipynb
 def adaptive_weights(sens:dict, # {name: sensitivity tensor}
@@ -63,23 +87,99 @@ def weighted_l1(model:nn.Module, # the model whose trainable parameters are pena
                 weights:dict|None=None, # {name: γ}; None = uniform L1
                )->torch.Tensor:
     "Σ_i γ_i |θ_i| over the trainable parameters (the PAST penalty without λ)."
-    check_trainable(model)
     tot = 0.
     for n, p in model.named_parameters():
         if not p.requires_grad: continue
         tot = tot + ((weights[n]*p.abs()).sum() if weights is not None and n in weights else p.abs().sum())
+    if not torch.is_tensor(tot): raise TrustbookError(f"{type(model).__name__} has no trainable parameters to penalise")
     return tot
 
 # %% ../../nbs/21_privacy.past.ipynb
-def _cycle(data, batch_size, seed):
-    if isinstance(data, (tuple, list)) and len(data) == 2 and not isinstance(data[0], (tuple, list)):
-        X, y = as_tensors(*data); g = torch.Generator().manual_seed(seed)
-        while True:
-            for b in torch.randperm(len(X), generator=g).split(batch_size): yield X[b], y[b]
-    while True:
-        n = 0
-        for b in data: n += 1; yield b
-        if n == 0: raise TrustbookError("the non-member loader yielded no batch")
+class BatchStream:
+    "An endless, checkpointable stream of mini-batches of (X, y): a fresh seeded permutation per pass."
+    def __init__(self, X, y, batch_size:int, seed:int):
+        self.X, self.y, self.batch_size = X, y, batch_size
+        self.g = torch.Generator().manual_seed(seed); self.perm, self.pos = None, 0
+    def __iter__(self): return self
+    def __next__(self):
+        if self.perm is None or self.pos >= len(self.perm):
+            self.perm, self.pos = torch.randperm(len(self.X), generator=self.g), 0
+        b = self.perm[self.pos:self.pos + self.batch_size]; self.pos += self.batch_size
+        return self.X[b], self.y[b]
+    def state_dict(self): return dict(g=self.g.get_state(), perm=self.perm, pos=self.pos)
+    def load_state_dict(self, d): self.g.set_state(d['g']); self.perm, self.pos = d['perm'], d['pos']
+
+class LoaderStream:
+    "An endless stream over a re-iterable loader of batches (a DataLoader); its position is not checkpointed."
+    def __init__(self, loader, what:str='non-members'): self.loader, self.what, self.it = loader, what, None
+    def __iter__(self): return self
+    def __next__(self):
+        for _ in range(2):
+            if self.it is None: self.it = iter(self.loader)
+            try: return next(self.it)
+            except StopIteration: self.it = None
+        raise TrustbookError(f"the {self.what} loader yielded no batch")
+    def state_dict(self): return {}
+    def load_state_dict(self, d): pass
+
+class PastStep(Callback):
+    "One PAST tuning step: the member batch's cross-entropy; after backward, λ γ sign(θ) is added, γ from this step's |∂G/∂θ|."
+    def __init__(self, lam:float, # penalty strength λ
+                 nonmembers, # an endless stream of (x, y) non-member batches
+                 update_every=1, # recompute γ every k steps, or 'epoch'
+                 ema:float|None=None, # running average of the sensitivities (β), or None
+                 absolute:bool=True, uniform:bool=False, # |∂G/∂θ| or its positive part; γ = 1 (uniform L1)
+                 check:bool=True, # validate every batch (off when the arrays were checked once)
+                ):
+        self.lam, self.nonmembers, self.every, self.ema, self.absolute, self.uniform, self.check = lam, nonmembers, update_every, ema, absolute, uniform, check
+        self.gamma, self.sens, self.bi, self.n_steps, self.n_refresh = None, None, 0, 0, 0
+        self._gn, self._last = None, None
+    def state_dict(self): return dict(gamma=self.gamma, sens=self.sens, bi=self.bi, n_steps=self.n_steps, n_refresh=self.n_refresh)
+    def load_state_dict(self, d):
+        for k, v in d.items(): setattr(self, k, v)
+    def _due(self):
+        if self.uniform or self.lam == 0: return False
+        if self.gamma is None: return True
+        return self.bi == 0 if self.every == 'epoch' else self.n_steps % self.every == 0
+    def __call__(self, model, batch):
+        xb, yb = as_pair(batch, 'members') if self.check else batch
+        lm = F.cross_entropy(model(xb), yb); out = {'loss': lm}
+        if self._due():
+            xn, yn = as_pair(next(self.nonmembers), 'non-members') if self.check else next(self.nonmembers)
+            ln = F.cross_entropy(model(xn), yn)
+            params = [p for p in model.parameters() if p.requires_grad]
+            self._gn = torch.autograd.grad(ln, params, allow_unused=True)
+            out['log_gap'] = (ln - lm).detach()
+        self.bi += 1; self._last = (xb, yb)
+        return out
+    def on_epoch_start(self, s): self.bi = 0
+    def on_step_end(self, s, losses): self.n_steps += 1
+    @torch.no_grad()
+    def on_after_backward(self, s):
+        named = [(n, p) for n, p in s.module.named_parameters() if p.requires_grad]
+        for _, p in named:
+            if p.grad is None: p.grad = torch.zeros_like(p)
+        if self._gn is not None:
+            # the gradients hold g_m (the member loss's) now, so dG/dθ = g_n - g_m needs no second pass over the members
+            d = {n: (torch.zeros_like(p) if gn is None else gn) - p.grad for (n, p), gn in zip(named, self._gn)}
+            new = {n: v.abs() if self.absolute else v.clamp(min=0) for n, v in d.items()}
+            self.sens = new if self.ema is None or self.sens is None else {n: self.ema*self.sens[n] + (1 - self.ema)*new[n] for n in new}
+            self.gamma = adaptive_weights(self.sens); self._gn = None; self.n_refresh += 1
+        if self.lam > 0:
+            # d/dθ of λ Σ γ|θ| is λ γ sign(θ): added directly, no graph needed
+            grads, signs = [p.grad for _, p in named], torch._foreach_sign([p for _, p in named])
+            if self.uniform: torch._foreach_add_(grads, signs, alpha=self.lam)
+            else: torch._foreach_addcmul_(grads, signs, [self.lam*self.gamma[n] for n, _ in named])
+    @torch.no_grad()
+    def on_epoch_end(self, s):
+        if self._last is None: return
+        was = s.module.training; s.module.eval()
+        xn, yn = as_pair(next(self.nonmembers), 'non-members') if self.check else next(self.nonmembers)
+        xb, yb = self._last
+        s.record['gap'] = (F.cross_entropy(s.module(xn), yn) - F.cross_entropy(s.module(xb), yb)).item()
+        s.module.train(was)
+
+def _is_arrays(d): return isinstance(d, (tuple, list)) and len(d) == 2 and not isinstance(d[0], (tuple, list, dict))
 
 def past_tune(model:nn.Module, # a trained classifier, tuned in place
               members, # (X, y) members, or an iterable of (x, y) batches (one pass = one epoch)
@@ -89,103 +189,42 @@ def past_tune(model:nn.Module, # a trained classifier, tuned in place
               lr:float=0.01, # tuning learning rate
               batch_size:int=64, # batch size when arrays are given
               optimizer:str='sgd', # 'sgd' (momentum 0.9) or 'adam'
-              update_every:int|str='epoch', # recompute γ every k steps, or 'epoch'
+              update_every:int|str=1, # recompute γ every k steps (1: every mini-batch, the paper's reading), or 'epoch'
+              ema:float|None=None, # running average of the sensitivities with this β (None: this batch's alone)
               absolute:bool=True, # sensitivity = |dG/dθ| (see above)
               uniform:bool=False, # γ = 1: plain uniform L1 under the same schedule (the ablation)
-              seed:int=0)->dict:
+              seed:int=0, # seed of the member batch order (the non-member stream uses seed + 1)
+              checkpoint=None, # `train.fit`'s checkpoint argument (loaders: off unless a file is given)
+             )->dict:
     "Privacy-aware sparsity tuning: CE + λ Σ γ|θ| with γ from the loss-gap gradient; returns a small history."
-    check_trainable(model)
-    if lam < 0: raise TrustbookError(f"penalty strength lam must be >= 0, got {lam}")
+    if not isinstance(lam, (int, float)) or not np.isfinite(lam) or lam < 0: raise TrustbookError(f"penalty strength lam must be >= 0, got {lam!r}")
     if update_every != 'epoch' and not (isinstance(update_every, int) and update_every >= 1):
         raise TrustbookError(f"update_every must be 'epoch' or a positive int, got {update_every!r}")
-    arrays = isinstance(members, (tuple, list)) and len(members) == 2 and not isinstance(members[0], (tuple, list))
-    if arrays:
-        if not (isinstance(nonmembers, (tuple, list)) and len(nonmembers) == 2):
-            raise TrustbookError("give members and non-members the same way: both (X, y) or both loaders")
-        Xm, ym = members; Xn, yn = nonmembers
-        if np.asarray(Xn).shape[1:] != np.asarray(Xm).shape[1:]:
-            raise TrustbookError(f"inference set has feature shape {np.asarray(Xn).shape[1:]} but members have {np.asarray(Xm).shape[1:]}")
-        if len(Xn) != len(yn): raise TrustbookError(f"inference set has {len(Xn)} inputs but {len(yn)} labels")
-        if not uniform: check_disjoint(Xm, Xn, 'member set and inference (non-member) set')
-        Xm, ym = as_tensors(Xm, ym); g = torch.Generator().manual_seed(seed)
-        epoch_batches = lambda: [(Xm[b], ym[b]) for b in torch.randperm(len(Xm), generator=g).split(batch_size)]
+    if ema is not None and not 0 <= ema < 1: raise TrustbookError(f"ema must lie in [0, 1), got {ema}")
+    if optimizer not in ('sgd', 'adam'): raise TrustbookError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    if isinstance(members, dict) or isinstance(nonmembers, dict):
+        raise TrustbookError("members and non-members are (X, y) pairs or loaders of (x, y) batches, not dicts: pass (X, y)")
+    if _is_arrays(members):
+        if not _is_arrays(nonmembers): raise TrustbookError("give members and non-members the same way: both (X, y) or both loaders")
+        try: Xm, ym = check_xy(*members)
+        except TrustbookError as e: raise TrustbookError(f"members: {e}") from None
+        try: Xn, yn = check_xy(*nonmembers)
+        except TrustbookError as e: raise TrustbookError(f"inference set (non-members): {e}") from None
+        if Xn.shape[1:] != Xm.shape[1:]: raise TrustbookError(f"inference set has feature shape {tuple(Xn.shape[1:])} but members have {tuple(Xm.shape[1:])}")
+        if not len(Xm) or not len(Xn): raise TrustbookError(f"past_tune needs members and non-members, got {len(Xm)} and {len(Xn)}")
+        if not uniform: check_disjoint(Xm.numpy(), Xn.numpy(), 'member set and inference (non-member) set')
+        check_target(model, torch.cat([Xm, Xn]), np.r_[ym, yn], trainable=True)
+        ym, yn = torch.as_tensor(ym), torch.as_tensor(yn)
+        batches = lambda epoch, g: ((Xm[b], ym[b]) for b in torch.randperm(len(Xm), generator=g).split(batch_size))
+        stream, data, check = BatchStream(Xn, yn, batch_size, seed + 1), (Xm, ym, Xn, yn), False
     else:
-        epoch_batches = lambda: members
-    nonm = _cycle(nonmembers, batch_size, seed + 1)
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    params = [p for _, p in named]
-    opt = torch.optim.SGD(params, lr=lr, momentum=0.9) if optimizer == 'sgd' else torch.optim.Adam(params, lr=lr)
-    gamma, scaled, step, gaps = None, None, 0, []
-    model.train()
-    for ep in range(epochs):
-        for bi, (xb, yb) in enumerate(epoch_batches()):
-            xb, yb = as_tensors(xb, yb)
-            lm = F.cross_entropy(model(xb), yb)
-            if not uniform and lam > 0 and (gamma is None or (update_every == 'epoch' and bi == 0) or
-                                             (update_every != 'epoch' and step % update_every == 0)):
-                # the member half of G is the training loss itself: reuse its forward pass
-                xn, yn = as_tensors(*next(nonm))
-                gG = torch.autograd.grad(F.cross_entropy(model(xn), yn) - lm, params, retain_graph=True, allow_unused=True)
-                gamma = adaptive_weights({n: torch.zeros_like(p) if g is None else (g.abs() if absolute else g.clamp(min=0))
-                                          for (n, p), g in zip(named, gG)})
-                scaled = [lam*gamma[n] for n, _ in named]
-            opt.zero_grad(set_to_none=False); lm.backward()
-            if lam > 0:
-                # d/dθ of λ Σ γ|θ| is λ γ sign(θ) (sign(0) = 0, as autograd's); added directly, no graph needed
-                with torch.no_grad():
-                    grads, signs = [p.grad for p in params], torch._foreach_sign(params)
-                    if uniform: torch._foreach_add_(grads, signs, alpha=lam)
-                    else: torch._foreach_addcmul_(grads, signs, scaled)
-            opt.step(); step += 1
-        with torch.no_grad():
-            model.eval(); gaps.append(loss_gap(model, (xb, yb), next(nonm)).item()); model.train()
-    model.eval()
-    return dict(steps=step, gap=gaps)
-
-# %% ../../nbs/21_privacy.past.ipynb
-DEFENCES = ('none', 'l1', 'l2', 'dropout', 'label_smoothing', 'early_stopping', 'relaxloss', 'past')
-
-def train_defended(make_model, # callable (dropout:float) -> fresh nn.Module
-                   defence:str, # one of `DEFENCES`
-                   strength:float, # the defence's knob
-                   train, # (X, y) members
-                   inference=None, # (X, y) non-members the defender holds (PAST)
-                   validation=None, # (X, y) for early stopping
-                   epochs:int=40, tune_epochs:int=15, lr:float=1e-3, batch_size:int=64,
-                   tune_lr:float=0.01, # SGD learning rate of the tuning phase (l1, l2, past)
-                   base=None, # optional state_dict of an already trained plain model (skips phase 1 of l1/l2/past)
-                   seed:int=0, **past_kw)->nn.Module:
-    "A model trained with one of the baseline defences or PAST (see the table above)."
-    if defence not in DEFENCES: raise TrustbookError(f"unknown defence {defence!r}; choose one of: {', '.join(DEFENCES)}")
-    if strength < 0: raise TrustbookError(f"defence strength must be >= 0, got {strength}")
-    torch.manual_seed(seed)
-    model = make_model(strength if defence == 'dropout' else 0.0)
-    total = epochs + tune_epochs; kw = dict(lr=lr, batch_size=batch_size, seed=seed)
-    if defence == 'dropout': train_classifier(model, *train, epochs=total, **kw)
-    elif defence == 'label_smoothing': train_classifier(model, *train, epochs=total, label_smoothing=strength, **kw)
-    elif defence == 'relaxloss': train_classifier(model, *train, epochs=total, relax_alpha=strength, **kw)
-    elif defence == 'early_stopping':
-        if validation is None: raise TrustbookError("early_stopping needs a validation set")
-        train_classifier(model, *train, epochs=total, X_val=validation[0], y_val=validation[1], patience=max(1, int(strength)), **kw)
-    else:
-        if base is not None: model.load_state_dict(base)
-        else: train_classifier(model, *train, epochs=epochs, **kw)
-        if defence == 'l2':
-            train_classifier(model, *train, epochs=tune_epochs, lr=tune_lr, optimizer='sgd', l2=strength, batch_size=batch_size, seed=seed + 1)
-        elif defence == 'past' and inference is None: raise TrustbookError("PAST needs an inference set of non-members: pass inference=(X, y)")
-        else:   # none = PAST's schedule with lam = 0, l1 = with gamma = 1
-            past_tune(model, train, inference if inference is not None else train, lam=0.0 if defence == 'none' else strength, epochs=tune_epochs, lr=tune_lr,
-                      batch_size=batch_size, uniform=(defence in ('l1', 'none')), seed=seed + 1, **past_kw)
-    model.eval()
-    return model
-
-# %% ../../nbs/21_privacy.past.ipynb
-def best_advantage_at_accuracy(accs, # test accuracy of each point of a sweep
-                               advs, # advantage of each point
-                               min_acc:float, # the accuracy floor
-                              )->float:
-    "Lowest advantage among the sweep's points with accuracy >= `min_acc` (NaN if none)."
-    a, v = np.asarray(accs, float), np.asarray(advs, float)
-    if a.shape != v.shape: raise TrustbookError(f"accs {a.shape} and advs {v.shape} must have one entry per sweep point")
-    ok = a >= min_acc - 1e-12
-    return float(v[ok].min()) if ok.any() else float('nan')
+        if _is_arrays(nonmembers): raise TrustbookError("give members and non-members the same way: both (X, y) or both loaders")
+        batches = lambda epoch, g: members
+        stream, data, check = LoaderStream(nonmembers), None, True
+        if checkpoint is None: checkpoint = False   # a loader cannot be fingerprinted: no automatic checkpoint
+    step = PastStep(lam, stream, update_every, ema, absolute, uniform, check=check)
+    make_opt = ((lambda ps: torch.optim.SGD(ps, lr=lr, momentum=0.9)) if optimizer == 'sgd' else (lambda ps: torch.optim.Adam(ps, lr=lr)))
+    hist = fit(model, step, batches, epochs=epochs, opt=make_opt, seed=seed, state={'nonmembers': stream}, checkpoint=checkpoint,
+               name='past', data=data, desc='PAST tuning',
+               key=dict(lam=lam, lr=lr, batch_size=batch_size, optimizer=optimizer, update_every=update_every, ema=ema, absolute=absolute, uniform=uniform))
+    return dict(steps=hist['steps'], gap=[e.get('gap') for e in hist['epochs']], refreshes=step.n_refresh, cpu_s=hist['cpu_s'], history=hist)
