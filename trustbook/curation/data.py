@@ -40,7 +40,9 @@ def transfer_task(pretrain_classes=tuple(range(10)), # MNIST digit classes the b
                   downstream_classes=tuple(range(10)), # sklearn digit classes of the downstream task
                   n_pretrain:int|None=None, # MNIST samples kept for pre-training, class-stratified (None: all of those classes)
                   n_downstream:int|None=None, # downstream digits kept, class-stratified (None: all of those classes)
-                  seed:int=0)->tuple:
+                  seed:int=0,
+                  acquisition_noise:float=0.0, # sd of Gaussian pixel noise added to the downstream images (clipped to [0, 1])
+                 )->tuple:
     "((X_pre, y_pre), (X_down, y_down)) at 8x8 in [0, 1]; labels renumbered 0..k-1 in the order of each class list."
     from trustbook.datasets import load_mnist5k, load_digits
     pc, dc = _classes(pretrain_classes, 'pretrain_classes'), _classes(downstream_classes, 'downstream_classes')
@@ -53,6 +55,10 @@ def transfer_task(pretrain_classes=tuple(range(10)), # MNIST digit classes the b
             raise TrustbookError(f"{lab} must be a positive count or None, got {n!r}")
     if n_pretrain is not None and n_pretrain < len(yp): i = stratified_subset(yp, n_pretrain / len(yp), seed); Xp, yp = Xp[i], yp[i]
     if n_downstream is not None and n_downstream < len(yd): i = stratified_subset(yd, n_downstream / len(yd), seed); Xd, yd = Xd[i], yd[i]
+    if not (isinstance(acquisition_noise, (int, float)) and 0 <= acquisition_noise < 10):
+        raise TrustbookError(f"acquisition_noise must be a standard deviation in [0, 10), got {acquisition_noise!r}")
+    if acquisition_noise:  # a fixed draw (seed 12345): the downstream set is one dataset, whatever the run's seed
+        Xd = np.clip(Xd + np.random.default_rng(12345).normal(0, acquisition_noise, Xd.shape), 0, 1)
     return (Xp.astype(np.float32), yp), (Xd.astype(np.float32), yd)
 
 # %% ../../nbs/30_curation.data.ipynb
@@ -68,6 +74,7 @@ class LCTestbed:
     test_frac: float = 0.4
     pretrain_classes: tuple = ()
     downstream_classes: tuple = ()
+    acquisition_noise: float = 0.0
     def split(self, seed:int)->tuple:
         "(X_train, y_train, X_test, y_test): a class-stratified split of the downstream set, drawn from `seed`."
         tr, te = stratified_split(self.y, self.test_frac, seed=seed)
@@ -79,7 +86,7 @@ class LCTestbed:
 
 def lc_testbed(scale:str='cpu', # the run's scale (the paper scale is not implemented: a clear error)
                pretrain_classes=tuple(range(10)), downstream_classes=tuple(range(10)), # see `transfer_task`
-               n_pretrain:int|None=None, n_downstream:int|None=None, # see `transfer_task`
+               n_pretrain:int|None=None, n_downstream:int|None=None, acquisition_noise:float=0.0, # see `transfer_task`
                pretrain_epochs:int=15, # pre-training epochs (lr 0.05, batch 128)
                finetune_epochs:int=20, lr:float=0.02, batch_size:int=64, # the downstream fine-tuning
                test_frac:float=0.4, # share of every downstream class held out for testing
@@ -91,10 +98,10 @@ def lc_testbed(scale:str='cpu', # the run's scale (the paper scale is not implem
         raise TrustbookError(f"{experiment} at paper scale (DTD / FGVC-Aircraft / DeepWeeds with ImageNet backbones) is not implemented yet; run --scale cpu")
     check_fraction(test_frac, 'test_frac')
     torch.set_num_threads(1)
-    (Xp, yp), (Xd, yd) = transfer_task(pretrain_classes, downstream_classes, n_pretrain, n_downstream, seed=0)
+    (Xp, yp), (Xd, yd) = transfer_task(pretrain_classes, downstream_classes, n_pretrain, n_downstream, seed=0, acquisition_noise=acquisition_noise)
     pre = pretrained_classifier(Xp, yp, arch=arch, epochs=pretrain_epochs, seed=0)
     return LCTestbed(pre, Xp, yp, Xd, yd, dict(epochs=finetune_epochs, lr=lr, batch_size=batch_size), test_frac,
-                     tuple(int(c) for c in pretrain_classes), tuple(int(c) for c in downstream_classes))
+                     tuple(int(c) for c in pretrain_classes), tuple(int(c) for c in downstream_classes), float(acquisition_noise))
 
 # %% ../../nbs/30_curation.data.ipynb
 BENCHMARKS = ('digits', 'mnist5k')
@@ -112,6 +119,8 @@ def benchmark_data(name:str='digits', # 'digits' (1,797 8x8) or 'mnist5k' (5,000
     if name not in BENCHMARKS: raise TrustbookError(f"unknown benchmark dataset {name!r}; choose 'digits' or 'mnist5k'")
     X, y = load_digits() if name == 'digits' else load_mnist5k()
     X = X.reshape(len(X), -1)
+    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0):
+        raise TrustbookError(f"n_samples must be a count (0 or None: all), got {n_samples!r}")
     if n_samples:
         if n_samples > len(y): raise TrustbookError(f"n_samples={n_samples} exceeds the {len(y)} samples of {name}")
         idx = stratified_subset(y, n_samples / len(y), seed); X, y = X[idx], y[idx]

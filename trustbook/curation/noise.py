@@ -125,7 +125,7 @@ def lookalike_noise(features, # (n, d) features of the samples (the pixels at cp
                     rate:float, # share of every class that moves to its look-alike class
                     n_classes:int|None=None, # C; None = infer
                     seed:int=0, # random seed
-                    temperature:float=1.0, # tau: how strongly the most look-alike samples are preferred
+                    temperature:float=0.25, # tau: how strongly the most look-alike samples are preferred (on standardised z)
                    )->np.ndarray:
     "Noisy labels that confuse each class with its nearest class (by class means), choosing the samples that look most like it."
     check_rate(rate)

@@ -18,7 +18,7 @@ from .core import downstream_finetune, per_class_budget, check_fraction, stratif
 __all__ = ['PRUNING_SCORES', 'PRUNING_METHODS', 'TrainingDynamics', 'finetune_dynamics', 'kcenter_greedy_order', 'score_random',
            'score_kcenter', 'score_moderate', 'score_grand', 'DynamicsScore', 'score_el2n', 'score', 'select_topk',
            'ccs_select', 'TopK', 'RandomPruning', 'CCSPruning', 'prune_indices', 'pruning_scores', 'pruning_accuracy',
-           'every_ratio_verdict', 'mean_over_ratios_verdict']
+           'full_data_accuracy', 'every_ratio_verdict', 'mean_over_ratios_verdict']
 
 # %% ../../nbs/30_curation.pruning.ipynb
 # LC's score and methods are defined in `curation.lc`: the registries import it on the first lookup
@@ -80,6 +80,7 @@ def kcenter_greedy_order(features, # (n, d)
     "Order in which k-center greedy adds points (each next point is the farthest from those chosen); O(n^2 d)."
     Z = np.asarray(features, dtype=np.float64); n = len(Z)
     if n == 0: return np.zeros(0, dtype=int)
+    if Z.ndim != 2 or not np.isfinite(Z).all(): raise TrustbookError(f"features must be a finite (n, d) array, got shape {Z.shape}")
     first = np.random.default_rng(seed).integers(n)
     order = [first]; d = np.linalg.norm(Z - Z[first], axis=1); d[first] = -1
     for _ in range(n - 1):
@@ -276,6 +277,12 @@ def pruning_accuracy(pretrained, X, y, # the pre-trained classifier and the down
         model = downstream_finetune(pretrained, X[idx], y[idx], n_classes=int(y.max()) + 1, seed=seed, **ft)
         rows.append(dict(method=m, ratio=float(r), n_kept=len(idx), accuracy=accuracy(y_test, predict_labels(model, X_test)), seed=seed))
     return rows
+
+def full_data_accuracy(pretrained, X, y, X_test, y_test, seed:int=0, finetune_kw:dict|None=None)->float:
+    "Test accuracy after fine-tuning on the whole training set: the ceiling the pruning methods are measured against."
+    from trustbook.metrics import accuracy
+    X, y = check_xy(X, y); X_test, y_test = check_xy(X_test, y_test)
+    return accuracy(y_test, predict_labels(downstream_finetune(pretrained, X, y, seed=seed, **dict(finetune_kw or {})), X_test))
 
 # %% ../../nbs/30_curation.pruning.ipynb
 def every_ratio_verdict(df, # rows of `pruning_accuracy` over seeds (columns method, ratio, seed, accuracy)

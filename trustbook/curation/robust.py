@@ -94,6 +94,7 @@ def class_weights(class_counts, # training samples per class
                  )->np.ndarray:
     "Per-class loss weights, normalised to sum to the number of classes."
     n = np.asarray(class_counts, dtype=float)
+    if n.ndim != 1 or not np.isfinite(n).all(): raise TrustbookError(f"class_counts must be a finite 1-D list of counts, got {class_counts!r}")
     if (n <= 0).any(): raise TrustbookError(f"every class needs at least one training sample; class {int(np.argmax(n <= 0))} has none")
     w = 1 / n if beta is None else (1 - beta) / (1 - beta ** n)
     return w / w.sum() * len(n)
@@ -167,7 +168,9 @@ def drops_offsets(val_logits, # (n, C) logits of the trained model on held-out d
                   eta:float=0.1, # temperature of the adversarial prior (smaller = closer to worst class)
                   lr:float=0.5, steps:int=200)->np.ndarray:
     "Class offsets b for argmax(z + b) fitted for the worst prior near uniform (DROPS-style)."
-    Z = np.asarray(val_logits, dtype=float); C = Z.shape[1]; y = check_labels(val_y, C)
+    Z = np.asarray(val_logits, dtype=float)
+    if Z.ndim != 2 or not np.isfinite(Z).all(): raise TrustbookError(f"val_logits must be a finite (n, C) array, got shape {Z.shape}")
+    C = Z.shape[1]; y = check_labels(val_y, C)
     if len(y) != len(Z): raise TrustbookError(f"val_logits ({len(Z)}) and val_y ({len(y)}) differ in length")
     b = np.zeros(C); best, best_b = -np.inf, b.copy()
     for _ in range(steps):
