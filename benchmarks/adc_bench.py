@@ -15,13 +15,13 @@ def main():
     ap.add_argument('--dataset', default='mnist5k', choices=['digits', 'mnist5k'])
     ap.add_argument('--epochs', type=int, default=None)
     a = ap.parse_args()
-    from trustbook.curation.adc import benchmark_data, run_detector, DETECTORS
-    from trustbook.curation.noise import make_noisy, out_of_fold_proba
+    from trustbook.classify import extract_features
+    from trustbook.curation.data import noisy_benchmark
+    from trustbook.curation.detect import run_detector, out_of_fold_proba, DETECTORS
     from trustbook.curation.robust import fit_method
-    from trustbook.curation.core import extract_features
-    X, y, _, _ = benchmark_data(a.dataset, 0, None if a.full else 300)
+    nb = noisy_benchmark(a.dataset, 0, None if a.full else 300, 'instance', 0.2)
+    X, y, yn = nb.X, nb.y_clean, nb.y_noisy
     epochs = a.epochs or (30 if a.full else 5)
-    yn = make_noisy(y, 'instance', 0.2, 10, features=X, seed=0)
     rows = []
     def timed(name, f):
         t = _cpu(); w = time.perf_counter(); r = f(); rows.append((name, _cpu() - t, time.perf_counter() - w)); return r

@@ -1,13 +1,14 @@
-"Fast checks of the curation area and LC: bad inputs and key properties (no network, seconds)."
-import warnings
+"Fast checks of the curation area and LC: bad inputs, key properties, registries by name, and LC on a user's own model (no network, seconds)."
+import subprocess, sys, warnings
 import numpy as np, pytest, torch
 from torch import nn
 from trustbook.core import TrustbookError
-from trustbook.curation.core import (check_xy, make_classifier, train_classifier, predict_proba, extract_features,
-                                     class_prototypes, per_class_budget, stratified_subset, stratified_split, finetune)
+from trustbook.classify import make_classifier, train_classifier, predict_proba, extract_features
+from trustbook.curation.core import (check_backbone, class_prototypes, per_class_budget, stratified_subset, stratified_split,
+                                     downstream_finetune, FINETUNE_RECIPE)
 from trustbook.curation.lc import (masking_fractions, prunable_weights, masked_features, learning_complexity,
-                                   flexrand_shares, flexrand_select, topk_select, prune_indices, pruning_scores)
-from trustbook.curation.pruning import score, select_topk, ccs_select
+                                   flexrand_shares, flexrand_select, topk_select)
+from trustbook.curation.pruning import score, select_topk, ccs_select, prune_indices, pruning_scores
 
 torch.set_num_threads(1)
 
@@ -20,7 +21,9 @@ def blobs():
 @pytest.fixture(scope='module')
 def pre(blobs):
     X, y = blobs
-    return train_classifier(make_classifier('mlp', (2,), 2, hidden=(8,)), X, y, epochs=3, lr=0.05, device='cpu')
+    m = make_classifier('mlp', (2,), 2, hidden=(8,), seed=0)
+    train_classifier(m, X, y, epochs=3, **{**FINETUNE_RECIPE, 'lr': 0.05})
+    return m
 
 @pytest.mark.parametrize('ratio', [0, 1, 1.5, -0.2])
 def test_bad_pruning_ratio(ratio):
@@ -30,12 +33,22 @@ def test_bad_pruning_ratio(ratio):
 def test_labels_must_match_data(pre, blobs):
     X, y = blobs
     with pytest.raises(TrustbookError, match='labels for 80 samples'): learning_complexity(pre, X, y[:10])
-    with pytest.raises(TrustbookError, match='labels for'): train_classifier(pre, X, y[:3])
+    with pytest.raises(TrustbookError, match='labels for'): downstream_finetune(pre, X, y[:3])
     with pytest.raises(TrustbookError, match='labels for'): flexrand_select(np.zeros(80), y[:5], 0.5)
+
+def test_non_finite_scores_and_features(pre, blobs):
+    X, y = blobs
+    with pytest.raises(TrustbookError, match='non-finite'): flexrand_select(np.r_[np.inf, np.zeros(79)], y, 0.5)
+    with pytest.raises(TrustbookError, match='non-finite'): learning_complexity(pre, np.r_[X[:-1], [[np.nan, 0]]], y)
 
 def test_no_prunable_layer():
     with pytest.raises(TrustbookError, match="no prunable layer of kind 'conv'"): prunable_weights(make_classifier('mlp', (4,), 2), 'conv')
     with pytest.raises(TrustbookError, match='unknown prunable kind'): prunable_weights(make_classifier('mlp', (4,), 2), 'attention')
+
+def test_backbone_protocol_names_what_is_missing():
+    with pytest.raises(TrustbookError, match='must be a torch.nn.Module'): check_backbone(lambda x: x)
+    with pytest.raises(TrustbookError, match='fails on samples of shape'): learning_complexity(nn.Linear(3, 2), np.zeros((6, 5), np.float32), np.arange(6) % 2)
+    with pytest.raises(TrustbookError, match='has no parameters'): check_backbone(nn.ReLU())
 
 def test_small_class_warns_and_keeps_what_exists():
     y = np.repeat([0, 1], [3, 20])
@@ -65,25 +78,26 @@ def test_masking_schedules():
     assert np.allclose(masking_fractions(50)[[0, 1, -1]], [0, .02, .98])
     assert abs(masking_fractions(50, 'geometric')[-1] - (1 - .98 ** 49)) < 1e-12
     with pytest.raises(TrustbookError): masking_fractions(0)
+    with pytest.raises(TrustbookError, match='known: linear, geometric'): masking_fractions(5, 'cosine')
 
 def test_masked_features_batched_equals_loop_and_restores():
-    m = make_classifier('cnn', (8, 8), 10).eval(); X = torch.rand(16, 8, 8)
-    before = m.features(X[:, None]).detach()
+    m = make_classifier('small_cnn', (8, 8), 10, seed=0).eval(); X = torch.rand(16, 8, 8)
+    before = m.features(X).detach()
     a = masked_features(m, X, [0, .3, .8], chunk=3); b = masked_features(m, X, [0, .3, .8], chunk=1)
     assert torch.allclose(a, b, atol=1e-4) and torch.allclose(a[0], before, atol=1e-4)
-    assert torch.allclose(m.features(X[:, None]), before, atol=1e-6)
+    assert torch.allclose(m.features(X), before, atol=1e-6)
 
 def test_lc_seeded_and_random_masking(pre, blobs):
     X, y = blobs
     a = learning_complexity(pre, X, y, n_steps=4, method='random', seed=1)
     assert np.allclose(a, learning_complexity(pre, X, y, n_steps=4, method='random', seed=1))
-    with pytest.raises(TrustbookError, match="'magnitude' or 'random'"): learning_complexity(pre, X, y, n_steps=4, method='snip')
+    with pytest.raises(TrustbookError, match="unknown lc weight masking 'snip'"): learning_complexity(pre, X, y, n_steps=4, method='snip')
 
 def test_baselines_interface(pre, blobs):
     X, y = blobs
     for m in ['random', 'kcenter', 'moderate', 'grand']:
         s = score(m, pre, X, y); assert s.shape == (80,) and np.isfinite(s).all()
-    with pytest.raises(TrustbookError, match='choose one of'): score('el3n', pre, X, y)
+    with pytest.raises(TrustbookError, match="unknown pruning score 'el3n'"): score('el3n', pre, X, y)
     sel = select_topk(np.arange(80.), y, 0.25); assert np.bincount(y[sel]).tolist() == [10, 10]
     sel = ccs_select(np.arange(80.), y, 0.25); assert np.bincount(y[sel]).tolist() == [10, 10]
 
@@ -94,13 +108,30 @@ def test_stratified_helpers():
     tr, te = stratified_split(y, .4); assert len(np.intersect1d(tr, te)) == 0
     with pytest.raises(TrustbookError, match='no samples'): class_prototypes(np.zeros((2, 2)), [0, 2])
 
-def test_training_seeded(blobs):
+def test_finetune_seeded(pre, blobs):
     X, y = blobs
-    m1 = train_classifier(make_classifier('mlp', (2,), 2, seed=4), X, y, epochs=2, seed=4, device='cpu')
-    m2 = train_classifier(make_classifier('mlp', (2,), 2, seed=4), X, y, epochs=2, seed=4, device='cpu')
-    assert np.allclose(predict_proba(m1, X), predict_proba(m2, X))
-    f = finetune(m1, X, 1 - y, epochs=1, device='cpu'); assert extract_features(f, X).shape[0] == 80
+    m1 = downstream_finetune(pre, X, 1 - y, epochs=2, seed=4); m2 = downstream_finetune(pre, X, 1 - y, epochs=2, seed=4)
+    assert np.allclose(predict_proba(m1, X), predict_proba(m2, X)) and extract_features(m1, X).shape == (80, 8)
 
 def test_pruning_scores_unknown(pre, blobs):
     X, y = blobs
-    with pytest.raises(TrustbookError, match='unknown method'): pruning_scores(pre, X, y, ['dlc'])
+    with pytest.raises(TrustbookError, match="unknown method or score 'dlc'"): pruning_scores(pre, X, y, ['dlc'])
+
+def test_registries_resolve_in_a_fresh_interpreter():
+    "LC's entries live in curation.lc; the pruning registries find them without the user importing it."
+    code = ("from trustbook.curation.pruning import PRUNING_SCORES, PRUNING_METHODS, prune_indices\n"
+            "import numpy as np, sys\n"
+            "assert 'trustbook.curation.lc' not in sys.modules\n"
+            "print(PRUNING_METHODS['lc'].score, PRUNING_SCORES['lc'].__module__, len(prune_indices('lc_easy', {'lc': np.arange(10.)}, np.zeros(10, int), 0.5)))\n"
+            "print(PRUNING_METHODS['ccs'].score, PRUNING_METHODS['lc_geometric'].score)\n")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split('\n')[0] == 'lc trustbook.curation.lc 5' and 'el2n lc_geometric' in r.stdout
+
+def test_your_own_model_and_data():
+    "The snippet of the LC page's 'Your own model and data' section."
+    from trustbook.curation.lc import learning_complexity, flexrand_select
+    backbone = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 16))
+    X, y = np.random.default_rng(0).random((200, 8, 8), dtype=np.float32), np.arange(200) % 4  # your images and labels
+    keep = flexrand_select(learning_complexity(backbone, X, y, n_steps=10), y, keep=0.3)  # 30% of every class
+    assert len(keep) == 60 and np.bincount(y[keep]).tolist() == [15] * 4

@@ -4,26 +4,35 @@
 
 # %% ../../nbs/34_curation.adc.ipynb 3
 from __future__ import annotations
-import csv, json, itertools, warnings
+import csv, io, json, itertools, math, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from ..core import TrustbookError
-from .noise import (check_labels, confident_learning, simifeat_vote, simifeat_rank, deep_knn,
-                                      small_loss, margin, out_of_fold_proba, Detection)
+from .noise import check_labels
+from .detect import confident_learning, run_detector, out_of_fold_proba, Detection, DETECTORS
 
 # %% auto 0
-__all__ = ['DESIGN_PROMPT', 'DETECTORS', 'PAPER_DATASETS', 'ClassSpec', 'Taxonomy', 'taxonomy_from_dict', 'load_taxonomy',
-           'design_with_llm', 'design_dataset', 'Item', 'Collector', 'ManifestCollector', 'FolderCollector',
-           'Collection', 'collect', 'load_images', 'run_detector', 'Curation', 'curate', 'build_dataset',
-           'benchmark_data', 'write_collection']
+__all__ = ['MAX_SUBCLASSES', 'DESIGN_PROMPT', 'ClassSpec', 'Taxonomy', 'taxonomy_from_dict', 'load_taxonomy', 'design_with_llm',
+           'design_dataset', 'Item', 'Collector', 'ManifestCollector', 'FolderCollector', 'Collection', 'collect',
+           'load_images', 'Curation', 'curate', 'build_dataset']
 
 # %% ../../nbs/34_curation.adc.ipynb
+MAX_SUBCLASSES = 200_000
+
+def _text(v, what):
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)) or (isinstance(v, float) and not math.isfinite(v)):
+        raise TrustbookError(f"{what} must be text, got {type(v).__name__} {str(v)[:40]!r}")
+    s = str(v).strip()
+    if not s: raise TrustbookError(f"{what} is empty")
+    return s
+
 @dataclass
 class ClassSpec:
     "One class of a taxonomy: its name and attribute values."
     name:str
     attributes:dict = field(default_factory=dict) # attribute -> list of values
+    def n_subclasses(self)->int: return math.prod(len(v) for v in self.attributes.values()) if self.attributes else 1
     def subclasses(self)->list[str]:
         "Subclass names: every combination of attribute values, followed by the class name."
         if not self.attributes: return [self.name]
@@ -36,13 +45,25 @@ class Taxonomy:
     def __post_init__(self):
         seen = {}
         for i, c in enumerate(self.classes):
-            if not isinstance(c.name, str) or not c.name.strip(): raise TrustbookError(f"class {i} of the taxonomy has no name")
-            k = c.name.strip().casefold()
+            if not isinstance(c, ClassSpec): raise TrustbookError(f"class {i} of the taxonomy must be a ClassSpec, got {type(c).__name__}")
+            c.name = _text(c.name, f"the name of class {i}")
+            k = c.name.casefold()
             if k in seen: raise TrustbookError(f"duplicate class {c.name!r} in the taxonomy (classes {seen[k]} and {i}); class names must be unique")
             seen[k] = i
+            if not isinstance(c.attributes, dict): raise TrustbookError(f"the attributes of class {c.name!r} must be a mapping attribute -> list of values")
+            attrs = {}
             for a, v in c.attributes.items():
                 if not isinstance(v, (list, tuple)) or not v: raise TrustbookError(f"attribute {a!r} of class {c.name!r} needs a non-empty list of values")
+                attrs[_text(a, f"an attribute name of class {c.name!r}")] = [_text(x, f"a value of attribute {a!r} of class {c.name!r}") for x in v]
+            c.attributes = attrs
         if len(self.classes) < 2: raise TrustbookError(f"a taxonomy needs at least 2 classes, got {len(self.classes)}")
+        total = sum(c.n_subclasses() for c in self.classes)
+        if total > MAX_SUBCLASSES: raise TrustbookError(f"the taxonomy has {total:,} subclasses (attribute combinations); at most {MAX_SUBCLASSES:,} are allowed")
+        owner = {}
+        for i, c in enumerate(self.classes):
+            for q in dict.fromkeys(c.subclasses()):
+                j = owner.setdefault(q.casefold(), i)
+                if j != i: raise TrustbookError(f"the query {q!r} names two classes ({self.classes[j].name!r} and {c.name!r}); rename one")
     @property
     def names(self)->list[str]: return [c.name for c in self.classes]
     def index(self, name:str)->int:
@@ -52,16 +73,18 @@ class Taxonomy:
         raise TrustbookError(f"{name!r} is not a class or subclass of the taxonomy (classes: {', '.join(self.names)})")
     def queries(self)->list[tuple[str, int]]:
         "(query, class index) for every subclass: what the collectors are asked for."
-        return [(q, i) for i, c in enumerate(self.classes) for q in c.subclasses()]
+        return [(q, i) for i, c in enumerate(self.classes) for q in dict.fromkeys(c.subclasses())]
 
 def taxonomy_from_dict(d:dict)->Taxonomy:
     "A `Taxonomy` from `{'classes': [{'name':..., 'attributes': {...}}, ...]}` (a bare name is allowed for a class)."
     if not isinstance(d, dict) or not isinstance(d.get('classes'), list): raise TrustbookError("a taxonomy needs a top-level 'classes' list")
     cs = []
     for i, c in enumerate(d['classes']):
-        if isinstance(c, str): c = {'name': c}
+        if isinstance(c, (str, int, float)) and not isinstance(c, bool): c = {'name': c}
         if not isinstance(c, dict) or 'name' not in c: raise TrustbookError(f"class {i} of the taxonomy needs a 'name'")
-        cs.append(ClassSpec(str(c['name']), dict(c.get('attributes') or {})))
+        attrs = c.get('attributes') or {}
+        if not isinstance(attrs, dict): raise TrustbookError(f"the attributes of class {i} must be a mapping attribute -> list of values, got {type(attrs).__name__}")
+        cs.append(ClassSpec(_text(c['name'], f"the name of class {i}"), dict(attrs)))
     return Taxonomy(cs)
 
 def load_taxonomy(path:str|Path # a .json, .yml or .yaml taxonomy file
@@ -69,13 +92,15 @@ def load_taxonomy(path:str|Path # a .json, .yml or .yaml taxonomy file
     "Read and validate a taxonomy file."
     p = Path(path)
     if not p.is_file(): raise TrustbookError(f"taxonomy file {p} does not exist")
-    txt = p.read_text()
+    try: txt = p.read_bytes().decode('utf-8')
+    except UnicodeDecodeError as e: raise TrustbookError(f"taxonomy file {p} is not UTF-8 text ({e.reason} at byte {e.start})") from None
     try:
         if p.suffix in ('.yml', '.yaml'):
             import yaml; d = yaml.safe_load(txt)
         else: d = json.loads(txt)
-    except Exception as e: raise TrustbookError(f"cannot parse taxonomy file {p}: {e}") from None
-    return taxonomy_from_dict(d)
+    except Exception as e: raise TrustbookError(f"cannot parse taxonomy file {p}: {type(e).__name__}: {str(e)[:200]}") from None
+    try: return taxonomy_from_dict(d)
+    except TrustbookError as e: raise TrustbookError(f"taxonomy file {p}: {e}") from None
 
 # %% ../../nbs/34_curation.adc.ipynb
 DESIGN_PROMPT = """You design the label set of an image classification dataset in the domain: {domain}.
@@ -87,7 +112,9 @@ def design_with_llm(llm, # callable prompt -> reply text
                     domain:str, # e.g. 'fashion'
                     n_classes:int=12)->Taxonomy:
     "Ask `llm` for a taxonomy and validate it."
+    if not callable(llm): raise TrustbookError(f"llm must be a callable prompt -> reply text, got {type(llm).__name__}")
     reply = llm(DESIGN_PROMPT.format(domain=domain, n_classes=n_classes))
+    if not isinstance(reply, str): raise TrustbookError(f"the llm callable must return text, got {type(reply).__name__}")
     s, e = reply.find('{'), reply.rfind('}')
     if s < 0 or e < s: raise TrustbookError(f"the LLM reply holds no JSON object: {reply[:200]!r}")
     try: d = json.loads(reply[s:e + 1])
@@ -127,22 +154,34 @@ def _report_missing(missing, on_missing, where):
     if on_missing == 'stop': raise TrustbookError(msg + " (fix the manifest, or pass on_missing='skip' to leave them out)")
     warnings.warn(msg + ' (skipped)')
 
+def _is_file(p:Path, where:str)->bool:
+    try: return p.is_file()
+    except (OSError, ValueError) as e: raise TrustbookError(f"{where}: the path {str(p)[:80]!r} cannot be a file name ({type(e).__name__}: {e})") from None
+
 class ManifestCollector(Collector):
     "Items listed in a CSV manifest with columns `path` and `query`."
     name = 'manifest'
     def __init__(self, manifest:str|Path, # CSV file with a header `path,query`
                  on_missing:str='stop'): # 'stop' (raise) or 'skip' (warn) when a listed file is missing
         self.manifest, self.on_missing = Path(manifest), _check_on_missing(on_missing)
-        if not self.manifest.is_file(): raise TrustbookError(f"manifest {self.manifest} does not exist")
-        with open(self.manifest, newline='') as f:
-            r = csv.DictReader(f)
+        if not _is_file(self.manifest, 'manifest'): raise TrustbookError(f"manifest {self.manifest} does not exist")
+        try: text = self.manifest.read_bytes().decode('utf-8-sig')
+        except UnicodeDecodeError as e: raise TrustbookError(f"manifest {self.manifest} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+        try:
+            r = csv.DictReader(io.StringIO(text, newline=''))
             if not r.fieldnames or not {'path', 'query'} <= set(r.fieldnames):
                 raise TrustbookError(f"manifest {self.manifest} needs a header with columns 'path' and 'query', got {r.fieldnames}")
             rows = list(r)
+        except csv.Error as e: raise TrustbookError(f"manifest {self.manifest} is not valid CSV: {e}") from None
         items, missing = [], []
-        for row in rows:
+        for i, row in enumerate(rows, start=2):  # line 1 is the header
+            where = f"manifest {self.manifest}, row {i}"
+            if row.get('path') is None or row.get('query') is None: raise TrustbookError(f"{where} has fewer fields than the header")
+            if None in row: raise TrustbookError(f"{where} has more fields than the header")
+            if not row['path'].strip(): raise TrustbookError(f"{where} has an empty path")
             p = Path(row['path']); p = p if p.is_absolute() else self.manifest.parent / p
-            (items if p.is_file() else missing).append(Item(str(p), row['query'], self.name) if p.is_file() else row['path'])
+            if _is_file(p, where): items.append(Item(str(p), row['query'], self.name))
+            else: missing.append(row['path'])
         _report_missing(missing, self.on_missing, str(self.manifest))
         self.items = items
     def collect(self, query, limit=None):
@@ -153,11 +192,14 @@ class FolderCollector(Collector):
     "Items found as `root/<query>/<file>`."
     name = 'folder'
     def __init__(self, root:str|Path, suffixes:tuple=('.png', '.jpg', '.jpeg', '.npy')):
-        self.root, self.suffixes = Path(root), suffixes
+        self.root, self.suffixes = Path(root), tuple(s.lower() for s in suffixes)
         if not self.root.is_dir(): raise TrustbookError(f"collector folder {self.root} does not exist")
     def collect(self, query, limit=None):
+        if not isinstance(query, str) or not query or query in ('.', '..') or '/' in query or '\\' in query or '\0' in query:
+            raise TrustbookError(f"the query {query!r} cannot name a folder under {self.root} (no '/', '\\\\', NUL, '.' or '..')")
         d = self.root / query
-        out = [Item(str(p), query, self.name) for p in sorted(d.glob('*')) if p.suffix.lower() in self.suffixes] if d.is_dir() else []
+        try: out = [Item(str(p), query, self.name) for p in sorted(d.glob('*')) if p.suffix.lower() in self.suffixes and p.is_file()] if d.is_dir() else []
+        except OSError as e: raise TrustbookError(f"cannot list the folder {d}: {e}") from None
         return out[:limit] if limit else out
 
 @dataclass
@@ -171,44 +213,50 @@ def collect(taxonomy:Taxonomy, collectors:list, # Collector objects, asked in tu
             limit:int|None=None)->Collection:
     "Stage 2: ask every collector for every query; each item's label is its query's class."
     if not collectors: raise TrustbookError("collection needs at least one collector")
+    for col in collectors:
+        if not callable(getattr(col, 'collect', None)): raise TrustbookError(f"a collector needs a collect(query, limit) method; {type(col).__name__} has none")
     items, labels, seen = [], [], set()
     for q, c in taxonomy.queries():
         for col in collectors:
-            for it in col.collect(q, limit):
+            got = col.collect(q, limit)
+            if not isinstance(got, (list, tuple)) or not all(isinstance(it, Item) for it in got):
+                raise TrustbookError(f"collector {getattr(col, 'name', type(col).__name__)} must return a list of Item for query {q!r}")
+            for it in got:
                 if it.path in seen: continue  # the same file found twice keeps its first label
                 seen.add(it.path); items.append(it); labels.append(c)
     return Collection(items, np.asarray(labels, dtype=np.int64), taxonomy)
 
-def load_images(items:list, size:tuple|None=None)->np.ndarray:
-    "Grey images of `items` as float32 (n, H, W) in [0, 1] (PNG/JPEG via PIL, or .npy arrays)."
+def _load_one(p:Path, size):
+    if p.suffix.lower() == '.npy':
+        try: a = np.load(p, allow_pickle=False)
+        except Exception as e: raise TrustbookError(f"cannot read {p} as a .npy array ({type(e).__name__}: {str(e)[:120]})") from None
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in 'biuf' or a.ndim == 0 or a.size == 0:
+            raise TrustbookError(f"{p} must hold a non-empty numeric array, got {getattr(a, 'dtype', type(a))} of shape {getattr(a, 'shape', '?')}")
+        if a.dtype.kind in 'biu' and (a.min() < 0 or a.max() > 1):  # an 8-bit image saved as is
+            raise TrustbookError(f"{p} holds integers in [{a.min()}, {a.max()}]; save samples as floats in [0, 1] (divide [0, 255] images by 255)")
+        if not np.isfinite(a).all(): raise TrustbookError(f"{p} holds non-finite values")
+        if np.abs(a).max() > np.finfo(np.float32).max: raise TrustbookError(f"{p} holds values beyond float32's range")
+        return a.astype(np.float32)
     from PIL import Image
-    out = []
-    for it in items:
-        p = Path(it.path)
-        if p.suffix == '.npy': a = np.load(p).astype(np.float32)
-        else:
-            im = Image.open(p).convert('L')
+    try:
+        with Image.open(p) as im:
+            im = im.convert('L')
             if size: im = im.resize(size[::-1])
-            a = np.asarray(im, dtype=np.float32) / 255.0
-        out.append(a)
+            return np.asarray(im, dtype=np.float32) / 255.0
+    except Exception as e: raise TrustbookError(f"cannot read the image {p} ({type(e).__name__}: {str(e)[:120]})") from None
+
+def load_images(items:list, # `Item`s (or their paths)
+                size:tuple|None=None, # (H, W) every image is resized to (not applied to .npy samples)
+               )->np.ndarray:
+    "Samples of `items` as float32 (n, ...): grey PNG/JPEG images in [0, 1] via PIL, or .npy arrays as saved (integer arrays must lie in [0, 1])."
+    if size is not None and not (isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
+        raise TrustbookError(f"size must be a pair of positive integers (H, W), got {size!r}")
+    out = [_load_one(Path(getattr(it, 'path', it)), size) for it in items]
     shapes = {a.shape for a in out}
-    if len(shapes) > 1: raise TrustbookError(f"collected images differ in size {sorted(shapes)[:3]}; pass size=(H, W)")
+    if len(shapes) > 1: raise TrustbookError(f"collected samples differ in shape {sorted(shapes)[:3]}; pass size=(H, W) for images")
     return np.stack(out) if out else np.zeros((0, *(size or (0, 0))), np.float32)
 
 # %% ../../nbs/34_curation.adc.ipynb
-DETECTORS = ('confident_learning', 'simifeat_vote', 'simifeat_rank', 'deep_knn', 'small_loss', 'margin')
-
-def run_detector(name:str, labels, n_classes:int, pred_probs=None, features=None, deep_features=None, k:int=10)->Detection:
-    "Run one of `DETECTORS` on what it needs (out-of-fold probabilities, fixed features or a trained model's features)."
-    need = dict(confident_learning='pred_probs', small_loss='pred_probs', margin='pred_probs',
-                simifeat_vote='features', simifeat_rank='features', deep_knn='deep_features')
-    if name not in need: raise TrustbookError(f"unknown detector {name!r}; choose one of: {', '.join(DETECTORS)}")
-    arg = dict(pred_probs=pred_probs, features=features, deep_features=deep_features)[need[name]]
-    if arg is None: raise TrustbookError(f"detector {name} needs {need[name]}")
-    if need[name] == 'pred_probs': return dict(confident_learning=confident_learning, small_loss=small_loss, margin=margin)[name](labels, arg)
-    if name == 'deep_knn': return deep_knn(arg, labels, k, n_classes)
-    return dict(simifeat_vote=simifeat_vote, simifeat_rank=simifeat_rank)[name](arg, labels, k, n_classes)
-
 @dataclass
 class Curation:
     "Result of stage 3."
@@ -220,28 +268,35 @@ class Curation:
     true_after:float|None=None
 
 def curate(X, labels, n_classes:int,
-           detectors=('confident_learning', 'simifeat_vote'), # names from DETECTORS
+           detectors=('confident_learning', 'simifeat_vote'), # names from `curation.detect.DETECTORS`
            combine:str='any', # 'any', 'all' or 'majority'
            features=None, # fixed features for SimiFeat (default: X flattened)
            deep_features=None, # a trained model's features for deep k-NN
            clean=None, # known clean labels, to report the true noise rates
-           n_folds:int=5, seed:int=0, k:int=10, fit_predict=None)->Curation:
+           n_folds:int=5, seed:int=0, k:int=10,
+           fit_predict=None, # out-of-fold model: (X_tr, y_tr, X_te) -> probabilities; default logistic regression (`detect.model_fit_predict` wraps your network)
+          )->Curation:
     "Stage 3: flag suspected label errors with `detectors`, remove them, estimate the noise rate before and after."
-    Xf = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    from trustbook.curation.noise import _check_features
     y = check_labels(labels, n_classes)
-    if len(Xf) != len(y): raise TrustbookError(f"X ({len(Xf)}) and labels ({len(y)}) differ in length")
+    Xf = _check_features(X, len(y), 'X')
     if combine not in ('any', 'all', 'majority'): raise TrustbookError(f"combine must be 'any', 'all' or 'majority', got {combine!r}")
-    P = out_of_fold_proba(Xf, y, n_folds, seed, n_classes, fit_predict)
+    if isinstance(detectors, str) or not detectors: raise TrustbookError(f"detectors must be a non-empty list of names, got {detectors!r}")
+    for d in detectors: DETECTORS[d]  # an unknown name fails before any model is fitted
+    Xin = Xf if fit_predict is None else np.asarray(X)
+    P = out_of_fold_proba(Xin, y, n_folds, seed, n_classes, fit_predict)
     dets = {d: run_detector(d, y, n_classes, P, Xf if features is None else features, deep_features, k) for d in detectors}
     F = np.stack([d.flagged for d in dets.values()])
     flag = F.any(0) if combine == 'any' else F.all(0) if combine == 'all' else F.sum(0) > len(F) / 2
     keep = ~flag
     before = confident_learning(y, P).noise_rate
-    Pk = out_of_fold_proba(Xf[keep], y[keep], n_folds, seed, n_classes, fit_predict)
+    Pk = out_of_fold_proba(Xin[keep], y[keep], n_folds, seed, n_classes, fit_predict)
     after = confident_learning(y[keep], Pk).noise_rate
     tb = ta = None
     if clean is not None:
-        c = check_labels(clean, n_classes); tb, ta = float((c != y).mean()), float((c[keep] != y[keep]).mean())
+        c = check_labels(clean, n_classes, 'clean')
+        if len(c) != len(y): raise TrustbookError(f"clean ({len(c)}) and labels ({len(y)}) differ in length")
+        tb, ta = float((c != y).mean()), float((c[keep] != y[keep]).mean())
     return Curation(keep, dets, before, after, tb, ta)
 
 # %% ../../nbs/34_curation.adc.ipynb
@@ -254,51 +309,3 @@ def build_dataset(taxonomy, collectors:list, limit:int|None=None, size:tuple|Non
     X = load_images(col.items, size)
     cu = curate(X, col.labels, len(tx.classes), detectors, combine, seed=seed)
     return X, col.labels, col, cu
-
-# %% ../../nbs/34_curation.adc.ipynb
-from ..data import DatasetSpec, RemoteFile, register_dataset
-register_dataset(DatasetSpec('clothing_adc', 'Clothing-ADC: ~1.08M web images of 12 clothing classes, labels from search queries (ADC paper)',
-    'unknown (web-scraped images; copyright unclear)', [], homepage='https://arxiv.org/abs/2408.11338', source='arXiv 2408.11338',
-    papers=('adc',), notes='No public download location was found; not downloadable by trustbook.'))
-register_dataset(DatasetSpec('cifar10n', 'CIFAR-10N: human-annotated noisy labels (aggre, random1-3, worst) for the CIFAR-10 training set',
-    'CC BY-NC 4.0 (labels); CIFAR-10 images: see homepage',
-    [RemoteFile('CIFAR-10_human.pt', 'https://github.com/UCSC-REAL/cifar-10-100n/raw/main/data/CIFAR-10_human.pt'),
-     RemoteFile('cifar-10-python.tar.gz', 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz', extract=True)],
-    homepage='http://noisylabels.com', source='UCSC-REAL/cifar-10-100n', size_mb=164, papers=('adc',),
-    notes='sha256 not published by the authors; none pinned. Licence of the labels recalled, check the repository.'))
-register_dataset(DatasetSpec('cifar10_lt', 'CIFAR-10-LT: CIFAR-10 training set subsampled to an exponential long tail (ratio 10-100)',
-    'CIFAR-10 terms (see homepage)',
-    [RemoteFile('cifar-10-python.tar.gz', 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz', extract=True)],
-    homepage='https://www.cs.toronto.edu/~kriz/cifar.html', source='CIFAR-10 + long_tail_indices', size_mb=163, papers=('adc',),
-    notes='Built locally from CIFAR-10; sha256 of the archive not published (md5 is), so none is pinned.'))
-
-# %% ../../nbs/34_curation.adc.ipynb
-PAPER_DATASETS = ('clothing_adc', 'cifar10n', 'cifar10_lt')
-
-def benchmark_data(name:str='digits', # 'digits' (1,797 8x8) or 'mnist5k' (5,000 28x28)
-                   seed:int=0,
-                   n_samples:int|None=None, # stratified subsample before splitting (None: all)
-                   test_frac:float=0.2)->tuple:
-    "(X_train, y_train, X_test, y_test): flattened float32 features in [0, 1], seeded stratified split."
-    from trustbook.datasets import load_digits, load_mnist5k
-    from trustbook.curation.core import stratified_split, stratified_subset
-    if name in PAPER_DATASETS:
-        raise TrustbookError(f"the paper-scale loader for {name!r} is not written yet (see `trustbook data` for its source); "
-                             "run the cpu scale, or add the loader to trustbook.curation.adc")
-    if name not in ('digits', 'mnist5k'): raise TrustbookError(f"unknown benchmark dataset {name!r}; choose 'digits' or 'mnist5k'")
-    X, y = load_digits() if name == 'digits' else load_mnist5k()
-    X = X.reshape(len(X), -1)
-    if n_samples:
-        if n_samples > len(y): raise TrustbookError(f"n_samples={n_samples} exceeds the {len(y)} samples of {name}")
-        idx = stratified_subset(y, n_samples / len(y), seed); X, y = X[idx], y[idx]
-    tr, te = stratified_split(y, test_frac, seed)
-    return X[tr], y[tr], X[te], y[te]
-
-def write_collection(X, labels, class_names:list, folder:str|Path)->Path:
-    "Write samples as .npy files and a `path,query` manifest (query = class name of the label); returns the manifest."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    y = check_labels(labels, len(class_names)); rows = ['path,query']
-    for i, (x, c) in enumerate(zip(np.asarray(X, dtype=np.float32), y)):
-        np.save(folder/f'{i:06d}.npy', x); rows.append(f'{i:06d}.npy,{class_names[c]}')
-    (folder/'manifest.csv').write_text('\n'.join(rows) + '\n')
-    return folder/'manifest.csv'

@@ -10,26 +10,39 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError
-from .core import check_xy, class_prototypes, per_class_budget, check_fraction, stratified_subset
+from ..registry import Registry
+from ..classify import check_xy
+from .core import class_prototypes, per_class_budget, check_fraction, stratified_subset, check_backbone
+from .pruning import PRUNING_SCORES, PRUNING_METHODS, select_topk, _check_scores
 
 # %% auto 0
-__all__ = ['LC_METHODS', 'BASELINES', 'masking_fractions', 'prunable_weights', 'weight_ranks', 'masked_features',
-           'prototype_loss', 'learning_complexity', 'learning_complexity_regression', 'flexrand_shares',
-           'flexrand_select', 'topk_select', 'diverse_easy_select', 'prune_indices', 'pruning_scores',
-           'pruning_accuracy', 'every_ratio_verdict', 'mean_over_ratios_verdict']
+__all__ = ['MASKING_SCHEDULES', 'WEIGHT_MASKINGS', 'linear_schedule', 'geometric_schedule', 'masking_fractions',
+           'prunable_weights', 'magnitude_order', 'random_order', 'weight_ranks', 'masked_features', 'prototype_loss',
+           'learning_complexity', 'score_lc', 'score_lc_geometric', 'learning_complexity_regression', 'flexrand_shares',
+           'flexrand_select', 'topk_select', 'diverse_easy_select', 'FlexRand', 'LCTopK', 'DiverseEasyLC']
 
 # %% ../../nbs/31_curation.lc.ipynb
+MASKING_SCHEDULES = Registry('lc masking schedule', area='curation')  # every entry is defined here
+
+@MASKING_SCHEDULES.register('linear')
+def linear_schedule(n_steps:int, max_frac:float=0.98, **kw)->np.ndarray:
+    "p_k = max_frac * k / (K - 1): {0, 2, ..., 98}% for K = 50 (the paper's text)."
+    return max_frac * np.arange(n_steps) / max(n_steps - 1, 1)
+
+@MASKING_SCHEDULES.register('geometric')
+def geometric_schedule(n_steps:int, interval:float=0.02, **kw)->np.ndarray:
+    "p_k = 1 - (1 - interval)^k: `interval` of the *remaining* weights per step (the official code; about 63% at K = 50)."
+    return 1 - (1 - interval) ** np.arange(n_steps)
+
 def masking_fractions(n_steps:int=50, # number of capacities K (the first is the unmasked net)
-                      schedule:str='linear', # 'linear' (paper text) or 'geometric' (official code)
+                      schedule:str='linear', # a `MASKING_SCHEDULES` name: 'linear' (paper text) or 'geometric' (official code)
                       max_frac:float=0.98, # linear: fraction masked at the last step
                       interval:float=0.02, # geometric: fraction of the *remaining* weights masked per step
                      )->np.ndarray:
     "The fractions p_0=0 < p_1 < ... of prunable weights masked at each step."
-    if n_steps < 1: raise TrustbookError(f"n_steps must be >= 1, got {n_steps}")
-    k = np.arange(n_steps)
-    if schedule == 'linear': return max_frac * k / max(n_steps - 1, 1)
-    if schedule == 'geometric': return 1 - (1 - interval) ** k
-    raise TrustbookError(f"unknown masking schedule {schedule!r}; choose 'linear' or 'geometric'")
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise TrustbookError(f"n_steps must be an integer >= 1, got {n_steps!r}")
+    return MASKING_SCHEDULES[schedule](int(n_steps), max_frac=max_frac, interval=interval)
 
 # %% ../../nbs/31_curation.lc.ipynb
 _KINDS = {'conv': (nn.Conv1d, nn.Conv2d, nn.Conv3d), 'linear': (nn.Linear,)}
@@ -39,9 +52,10 @@ def prunable_weights(model:nn.Module, # the backbone (or a classifier: its head 
                      exclude:tuple=('head', 'fc', 'classifier'), # top-level submodule names never masked
                     )->list[str]:
     "Names of the weight parameters that LC masks."
-    if kind == 'auto':  # conv weights if there are any (ResNet-like), else linear ones (MLP, ViT)
+    if not isinstance(model, nn.Module): raise TrustbookError(f"a backbone must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(kind, str) and kind == 'auto':  # conv weights if there are any (ResNet-like), else linear ones (MLP, ViT)
         kind = 'conv' if any(isinstance(m, _KINDS['conv']) for m in model.modules()) else 'linear'
-    types = _KINDS['conv'] + _KINDS['linear'] if kind == 'all' else _KINDS.get(kind, kind)
+    types = _KINDS['conv'] + _KINDS['linear'] if kind == 'all' else (_KINDS.get(kind, kind) if isinstance(kind, str) else kind)
     if not (isinstance(types, tuple) and types and all(isinstance(t, type) for t in types)):
         raise TrustbookError(f"unknown prunable kind {kind!r}; choose 'conv', 'linear', 'all' or a tuple of module types")
     names = [f"{n}.weight" for n, m in model.named_modules()
@@ -51,15 +65,26 @@ def prunable_weights(model:nn.Module, # the backbone (or a classifier: its head 
                              f"(outside {exclude}); pass prune_kind='linear' for MLP/transformer backbones, 'auto' or 'all'")
     return names
 
+WEIGHT_MASKINGS = Registry('lc weight masking', area='curation')  # every entry is defined here
+
+@WEIGHT_MASKINGS.register('magnitude')
+def magnitude_order(flat:torch.Tensor, seed:int=0)->torch.Tensor:
+    "Global unstructured L1 masking: the smallest |w| first (the official code's default)."
+    return torch.argsort(flat, stable=True)
+
+@WEIGHT_MASKINGS.register('random')
+def random_order(flat:torch.Tensor, seed:int=0)->torch.Tensor:
+    "Random unstructured masking: a seeded permutation of the weights (the official code's option)."
+    return torch.randperm(len(flat), generator=torch.Generator().manual_seed(seed))
+
 def weight_ranks(model:nn.Module, names:list, # from `prunable_weights`
-                 method:str='magnitude', # 'magnitude' (global L1, official default) or 'random'
+                 method:str='magnitude', # a `WEIGHT_MASKINGS` name: 'magnitude' (global L1, official default) or 'random'
                  seed:int=0)->dict:
-    "Global rank of every prunable weight (0 = masked first): ascending |w| for magnitude, a seeded permutation for random."
+    "Global rank of every prunable weight (0 = masked first), in the order of masking `method`."
+    order_of = WEIGHT_MASKINGS[method]
     params = dict(model.named_parameters())
     flat = torch.cat([params[n].detach().abs().flatten().cpu() for n in names])
-    if method == 'magnitude': order = torch.argsort(flat, stable=True)
-    elif method == 'random': order = torch.randperm(len(flat), generator=torch.Generator().manual_seed(seed))
-    else: raise TrustbookError(f"unknown masking method {method!r}; choose 'magnitude' or 'random'")
+    order = order_of(flat, seed)
     rank = torch.empty_like(order); rank[order] = torch.arange(len(order))
     out, i = {}, 0
     for n in names:
@@ -76,15 +101,17 @@ def masked_features(backbone:nn.Module, # a model with `features(x)`, or any mod
                     X, # samples
                     fractions, # masked fraction per capacity, e.g. `masking_fractions()`
                     prune_kind='auto', # see `prunable_weights`
-                    method:str='magnitude', # 'magnitude' or 'random'
+                    method:str='magnitude', # a `WEIGHT_MASKINGS` name
                     seed:int=0, # seeds random masking
                     chunk:int=1, # capacities per vmapped forward (1 = loop: fastest on CPU, see the benchmark)
                     batch_size:int=4096, # samples per forward
                     device=None)->torch.Tensor:
     "Features of every sample under every capacity: a (K, n, d) float tensor."
     X, _ = check_xy(X); fr = np.asarray(fractions, dtype=float)
-    if fr.ndim != 1 or len(fr) == 0 or fr.min() < 0 or fr.max() >= 1:
+    if fr.ndim != 1 or len(fr) == 0 or not np.isfinite(fr).all() or fr.min() < 0 or fr.max() >= 1:
         raise TrustbookError(f"masking fractions must be a non-empty 1-D list in [0, 1), got {fractions}")
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1: raise TrustbookError(f"chunk must be an integer >= 1, got {chunk!r}")
+    check_backbone(backbone, X)
     device = device or next(backbone.parameters()).device
     f = _Features(backbone).to(device).eval()
     names = ['m.' + n for n in prunable_weights(backbone, prune_kind)]
@@ -123,24 +150,38 @@ def prototype_loss(features:torch.Tensor, # (..., n, d)
 def learning_complexity(backbone:nn.Module, # pre-trained model (`features(x)` or x -> features)
                         X, y, # the downstream set to score
                         n_steps:int=50, # capacities K
-                        schedule:str='linear', # 'linear' (paper) or 'geometric' (official code)
-                        method:str='magnitude', # 'magnitude' or 'random' masking
+                        schedule:str='linear', # a `MASKING_SCHEDULES` name: 'linear' (paper) or 'geometric' (official code)
+                        method:str='magnitude', # a `WEIGHT_MASKINGS` name: 'magnitude' or 'random'
                         prune_kind='auto', # which layers are masked (see `prunable_weights`)
                         seed:int=0, chunk:int=1, return_curve:bool=False, **kw):
     "Learning complexity (mean prototype loss over subnets of decreasing capacity) per sample; higher = harder."
     X, y = check_xy(X, y)
+    if len(y) == 0: raise TrustbookError("learning_complexity needs at least one sample")
     Z = masked_features(backbone, X, masking_fractions(n_steps, schedule, **kw), prune_kind, method, seed, chunk)
     P = torch.as_tensor(class_prototypes(Z[0], y)); yt = torch.as_tensor(y)
     L = prototype_loss(Z, P, yt)
     return (L.mean(0).numpy(), L.numpy()) if return_curve else L.mean(0).numpy()
+
+@PRUNING_SCORES.register('lc')
+def score_lc(model, X, y, seed=0, lc_steps:int=50, **kw):
+    "Learning complexity (DLC) with the linear masking schedule: higher = harder (used through FlexRand or top-K)."
+    return learning_complexity(model, X, y, n_steps=lc_steps, seed=seed)
+
+@PRUNING_SCORES.register('lc_geometric')
+def score_lc_geometric(model, X, y, seed=0, lc_steps:int=50, **kw):
+    "Learning complexity with the official code's geometric masking schedule."
+    return learning_complexity(model, X, y, n_steps=lc_steps, schedule='geometric', seed=seed)
 
 # %% ../../nbs/31_curation.lc.ipynb
 def learning_complexity_regression(backbone:nn.Module, X, targets, # real-valued targets (n,) or (n, t)
                                    n_steps:int=50, schedule:str='linear', method:str='magnitude', prune_kind='linear',
                                    ridge:float=1e-3, seed:int=0, chunk:int=1)->np.ndarray:
     "Extension: mean squared error of a fixed ridge head over masked subnets, per sample (higher = harder)."
-    X, _ = check_xy(X); T = torch.as_tensor(np.asarray(targets, dtype=np.float32))
+    X, _ = check_xy(X)
+    try: T = torch.as_tensor(np.asarray(targets, dtype=np.float32))
+    except (TypeError, ValueError) as e: raise TrustbookError(f"targets must be numbers: {e}") from None
     if len(T) != len(X): raise TrustbookError(f"targets do not match the data: {len(T)} targets for {len(X)} samples")
+    if not torch.isfinite(T).all(): raise TrustbookError("targets hold non-finite values")
     T = T.reshape(len(T), -1)
     Z = masked_features(backbone, X, masking_fractions(n_steps, schedule), prune_kind, method, seed, chunk)
     A = torch.cat([Z[0], torch.ones(len(X), 1)], 1).double()
@@ -169,7 +210,7 @@ def flexrand_select(scores, # LC per sample (higher = harder)
                     split:float=0.5, # quantile s
                     seed:int=0)->np.ndarray:
     "Sorted kept indices: per class, random draws from the easy and hard parts in FlexRand's shares."
-    s = np.asarray(scores, dtype=float); _, y = check_xy(np.zeros((len(s), 1)), y)
+    s, y = _check_scores(scores, y)
     rng = np.random.default_rng(seed); out = []
     for c, k in per_class_budget(y, keep).items():
         i = np.flatnonzero(y == c); i = i[np.argsort(s[i], kind='stable')]
@@ -179,14 +220,15 @@ def flexrand_select(scores, # LC per sample (higher = harder)
 
 def topk_select(scores, y, keep, easiest:bool=True)->np.ndarray:
     "Sorted indices of the `keep` easiest (lowest LC) or hardest samples of every class."
-    from trustbook.curation.pruning import select_topk
-    s = np.asarray(scores, dtype=float)
+    s, y = _check_scores(scores, y)
     return select_topk(-s if easiest else s, y, keep)
 
 def diverse_easy_select(scores, features, y, keep, n_clusters:int=5, seed:int=0)->np.ndarray:
     "v1 reading: per class, k-means clusters of the features; keep the easiest of each cluster in proportion to its size."
     from sklearn.cluster import KMeans
-    s = np.asarray(scores, dtype=float); Z = np.asarray(features); _, y = check_xy(Z, y); out = []
+    s, y = _check_scores(scores, y); Z = np.asarray(features)
+    if Z.ndim != 2 or len(Z) != len(s): raise TrustbookError(f"features must be (n, d) with n = {len(s)} samples, got shape {Z.shape}")
+    out = []
     for c, k in per_class_budget(y, keep).items():
         i = np.flatnonzero(y == c); kc = min(n_clusters, len(i), k)
         lab = KMeans(kc, n_init=3, random_state=seed).fit_predict(Z[i]) if kc > 1 else np.zeros(len(i), int)
@@ -196,110 +238,29 @@ def diverse_easy_select(scores, features, y, keep, n_clusters:int=5, seed:int=0)
             g = i[lab == j]; out.append(g[np.argsort(s[g], kind='stable')[:want[j]]])
     return np.sort(np.concatenate(out))
 
-# %% ../../nbs/31_curation.lc.ipynb
-LC_METHODS = ('lc', 'lc_easy', 'lc_hard', 'lc_diverse_easy')
-BASELINES = ('random', 'kcenter', 'moderate', 'grand', 'forgetting', 'el2n', 'entropy', 'ccs')
+class FlexRand:
+    "FlexRand (the ICLR version's selection): per class, random draws from the easy and hard parts of an LC ranking."
+    def __init__(self, score:str='lc', name:str|None=None): self.score, self.name = score, name or score
+    def select(self, s, y, keep, seed=0, split:float=0.5, **kw): return flexrand_select(s, y, keep, split, seed)
 
-def prune_indices(method:str, # a name in `LC_METHODS` or `BASELINES`
-                  scores:dict, # per-sample scores by name: 'lc' and the baselines' `curation.pruning.score` outputs
-                  y, # labels of the set being pruned
-                  pruning_ratio:float, # fraction removed, in (0, 1)
-                  seed:int=0, split:float=0.5, features=None, ccs_beta:float=0.1)->np.ndarray:
-    "Indices kept by `method` at `pruning_ratio`."
-    from trustbook.curation.pruning import select_topk, ccs_select
-    keep = 1 - check_fraction(pruning_ratio, 'pruning ratio')
-    need = 'lc' if method in LC_METHODS else ('el2n' if method == 'ccs' else method)
-    if method not in LC_METHODS + BASELINES:
-        raise TrustbookError(f"unknown pruning method {method!r}; choose one of: {', '.join(LC_METHODS + BASELINES)}")
-    if method == 'random': return stratified_subset(y, keep, seed)
-    if need not in scores: raise TrustbookError(f"method {method!r} needs the {need!r} scores; compute them first")
-    s = scores[need]
-    if method == 'lc': return flexrand_select(s, y, keep, split, seed)
-    if method == 'lc_easy': return topk_select(s, y, keep, easiest=True)
-    if method == 'lc_hard': return topk_select(s, y, keep, easiest=False)
-    if method == 'lc_diverse_easy':
-        if features is None: raise TrustbookError("lc_diverse_easy needs `features`")
+class LCTopK:
+    "Top-K of the LC ranking in every class: the easiest (the official code's 'e' option) or the hardest ('h')."
+    score = 'lc'
+    def __init__(self, easiest:bool):
+        self.easiest = easiest
+        self.__doc__ = f"Top-K {'easiest' if easiest else 'hardest'} by LC in every class (the official code's '{'e' if easiest else 'h'}' option)."
+    def select(self, s, y, keep, **kw): return topk_select(s, y, keep, easiest=self.easiest)
+
+@PRUNING_METHODS.register('lc_diverse_easy')
+class DiverseEasyLC:
+    "v1's 'diverse and easy' (our reading): the easiest of each k-means cluster of the pre-trained features."
+    score = 'lc'
+    @staticmethod
+    def select(s, y, keep, seed=0, features=None, **kw):
+        if features is None: raise TrustbookError("lc_diverse_easy needs the pre-trained `features` of the samples")
         return diverse_easy_select(s, features, y, keep, seed=seed)
-    if method == 'ccs': return ccs_select(s, y, keep, beta=ccs_beta, seed=seed)
-    return select_topk(s, y, keep)
 
-# %% ../../nbs/31_curation.lc.ipynb
-def pruning_scores(pretrained:nn.Module, # the pre-trained classifier
-                   X, y, # downstream training set
-                   methods, # names from `LC_METHODS` / `BASELINES` (or 'lc_geometric', 'loss_integral')
-                   seed:int=0,
-                   lc_steps:int=50, # capacities K for LC
-                   finetune_kw:dict|None=None, # `train_classifier` settings of the training-based scores
-                   el2n_runs:int=10, # EL2N is averaged over this many short runs
-                   grand_runs:int=10)->tuple[dict, dict]:
-    "(scores, seconds): per-sample scores by name and the CPU-seconds each took."
-    import time
-    from trustbook.curation import pruning as P
-    from trustbook.curation.core import extract_features
-    X, y = check_xy(X, y); ft = dict(finetune_kw or {}); ft.setdefault('device', 'cpu')
-    need = set()
-    for m in methods: need |= {'lc'} if m in LC_METHODS else ({'el2n'} if m == 'ccs' else {m})
-    bad = need - {'lc', 'lc_geometric', 'loss_integral', *BASELINES}
-    if bad: raise TrustbookError(f"unknown method(s) {sorted(bad)}; choose from {', '.join(LC_METHODS + BASELINES)}, lc_geometric, loss_integral")
-    S, T = {}, {}
-    def timed(name, fn):
-        t = time.process_time(); S[name] = fn(); T[name] = time.process_time() - t
-    if 'lc' in need: timed('lc', lambda: learning_complexity(pretrained, X, y, n_steps=lc_steps, seed=seed))
-    if 'lc_geometric' in need: timed('lc_geometric', lambda: learning_complexity(pretrained, X, y, n_steps=lc_steps, schedule='geometric', seed=seed))
-    if need & {'kcenter', 'moderate', 'lc'}: S['features'] = extract_features(pretrained, X)
-    for m in ('random', 'kcenter', 'moderate'):
-        if m in need: timed(m, lambda: P.score(m, pretrained, X, y, seed=seed, features=S.get('features')))
-    if 'grand' in need: timed('grand', lambda: P.score_grand(pretrained, X, y, seed=seed, n_runs=grand_runs))
-    if need & {'forgetting', 'entropy', 'loss_integral'}:
-        timed('_dyn', lambda: P.finetune_dynamics(pretrained, X, y, seed=seed, **ft))
-        for k in ('forgetting', 'entropy', 'loss_integral'): S[k] = S['_dyn'][k]; T[k] = T['_dyn']
-        del S['_dyn'], T['_dyn']
-    if 'el2n' in need: timed('el2n', lambda: P.score_el2n(pretrained, X, y, seed=seed, n_runs=el2n_runs, **ft))
-    return S, T
-
-def pruning_accuracy(pretrained:nn.Module, X, y, # downstream training set
-                     X_test, y_test, # downstream test set
-                     scores:dict, # from `pruning_scores`
-                     methods, # method names (the 'lc_geometric' scores are used through method 'lc_geometric')
-                     ratios, # pruning ratios (fraction removed)
-                     seed:int=0, finetune_kw:dict|None=None, split:float=0.5, progress_desc:str|None=None)->list[dict]:
-    "Rows (method, ratio, n_kept, accuracy): fine-tune on each method's kept subset, test accuracy on `(X_test, y_test)`."
-    from trustbook.core import progress
-    from trustbook.curation.core import finetune, evaluate_accuracy
-    X, y = check_xy(X, y); ft = dict(finetune_kw or {}); ft.setdefault('device', 'cpu'); rows = []
-    for r in progress([(m, r) for r in ratios for m in methods], desc=progress_desc, disable=progress_desc is None):
-        m, r = r
-        sc = dict(scores)
-        if m == 'lc_geometric': sc['lc'] = scores['lc_geometric']
-        idx = prune_indices('lc' if m == 'lc_geometric' else m, sc, y, r, seed=seed, split=split, features=scores.get('features'))
-        model = finetune(pretrained, X[idx], y[idx], n_classes=int(y.max()) + 1, seed=seed, **ft)
-        rows.append(dict(method=m, ratio=float(r), n_kept=len(idx), accuracy=evaluate_accuracy(model, X_test, y_test), seed=seed))
-    return rows
-
-# %% ../../nbs/31_curation.lc.ipynb
-def every_ratio_verdict(df, # rows of `pruning_accuracy` over seeds (columns method, ratio, seed, accuracy)
-                        method:str, baseline:str, alpha:float=0.05)->dict:
-    "Paired verdict per ratio, combined (`metrics.all_of`): holds only if it holds at every ratio."
-    from trustbook.metrics import paired_verdict, all_of
-    per = {}
-    for r, g in df.groupby('ratio'):
-        w = g.pivot(index='seed', columns='method', values='accuracy')
-        per[float(r)] = paired_verdict(100 * w[method].values, 100 * w[baseline].values, alpha=alpha, digits=2)
-    return dict(all_of({f"{int(round(100 * r))}%": v for r, v in per.items()}), per_ratio=per)
-
-def mean_over_ratios_verdict(df, method:str, baseline:str, alpha:float=0.05)->dict:
-    "Paired verdict over seeds of the accuracy averaged over all ratios (in points)."
-    from trustbook.metrics import paired_verdict
-    w = df.groupby(['seed', 'method']).accuracy.mean().unstack()
-    return paired_verdict(100 * w[method].values, 100 * w[baseline].values, alpha=alpha, digits=2)
-
-# %% ../../nbs/31_curation.lc.ipynb
-from ..data import DatasetSpec, RemoteFile, register_dataset
-register_dataset(DatasetSpec('dtd', 'Describable Textures Dataset: texture images in 47 classes (LC paper downstream set)',
-    licence='research use (see the homepage)', homepage='https://www.robots.ox.ac.uk/~vgg/data/dtd/',
-    files=[RemoteFile('dtd-r1.0.1.tar.gz', 'https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz', sha256=None, extract=True)],
-    source='VGG, University of Oxford', papers=('lc',), notes='sha256 unknown from a primary source; class/image counts to verify'))
-register_dataset(DatasetSpec('fgvc_aircraft', 'FGVC-Aircraft 2013b: aircraft images, 100 variants (LC paper downstream set)',
-    licence='research use only (see the homepage)', homepage='https://www.robots.ox.ac.uk/~vgg/data/fgvc-aircraft/',
-    files=[RemoteFile('fgvc-aircraft-2013b.tar.gz', 'https://www.robots.ox.ac.uk/~vgg/data/fgvc-aircraft/archives/fgvc-aircraft-2013b.tar.gz', sha256=None, extract=True)],
-    source='VGG, University of Oxford', papers=('lc',), notes='sha256 unknown from a primary source'))
+PRUNING_METHODS.register('lc')(FlexRand('lc'))
+PRUNING_METHODS.register('lc_geometric')(FlexRand('lc_geometric'))
+PRUNING_METHODS.register('lc_easy')(LCTopK(easiest=True))
+PRUNING_METHODS.register('lc_hard')(LCTopK(easiest=False))

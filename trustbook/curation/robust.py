@@ -4,28 +4,33 @@
 
 # %% ../../nbs/33_curation.robust.ipynb 3
 from __future__ import annotations
-import math
+import copy, math
 import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
-from ..core import TrustbookError, seed_everything
-from .core import make_classifier, train_classifier, predict_logits, check_xy
+from ..core import TrustbookError
+from ..registry import Registry
+from ..train import Callback, fit
+from ..classify import check_xy, make_classifier, train_classifier, predict_logits
+from .core import check_logits
 from .noise import check_transition, check_labels, check_rate
 
 # %% auto 0
-__all__ = ['NOISY_METHODS', 'IMBALANCE_METHODS', 'ce_loss', 'forward_loss', 'backward_loss', 'gce_loss', 'sce_loss', 'peer_loss',
-           'estimate_transition', 'class_weights', 'weighted_ce_loss', 'focal_loss', 'logit_adjusted_loss',
-           'balanced_softmax_loss', 'posthoc_logit_adjust', 'ldam_loss', 'NormedLinear', 'drops_offsets',
-           'train_coteaching', 'Fitted', 'fit_method']
+__all__ = ['ROBUST_METHODS', 'TRAIN_RECIPE', 'NOISY_METHODS', 'IMBALANCE_METHODS', 'ce_loss', 'forward_loss', 'backward_loss',
+           'gce_loss', 'sce_loss', 'PeerLoss', 'estimate_transition', 'class_weights', 'weighted_ce_loss', 'focal_loss',
+           'logit_adjusted_loss', 'balanced_softmax_loss', 'posthoc_logit_adjust', 'DeferredReweighting', 'ldam_loss',
+           'NormedLinear', 'drops_offsets', 'CoTeachingStep', 'train_coteaching', 'RobustMethod', 'CE',
+           'ForwardCorrection', 'BackwardCorrection', 'GCE', 'SCE', 'Peer', 'CoTeaching', 'Reweight', 'Focal',
+           'LDAMDRW', 'BalancedSoftmax', 'LogitAdjustedLoss', 'PosthocLogitAdjustment', 'DROPS', 'Fitted', 'fit_method']
 
 # %% ../../nbs/33_curation.robust.ipynb
-def ce_loss(logits, y): return F.cross_entropy(logits, y, reduction='none')
+def ce_loss(logits, y, idx=None): return F.cross_entropy(logits, y, reduction='none')
 
 def forward_loss(T): # (C, C) transition matrix, T[i, j] = P(noisy j | clean i)
     "Forward-corrected cross-entropy."
     Tt = torch.as_tensor(check_transition(T), dtype=torch.float32)
-    def f(logits, y):
+    def f(logits, y, idx=None):
         q = torch.softmax(logits, 1) @ Tt.to(logits.device)
         return -torch.log(q.gather(1, y[:, None]).squeeze(1).clamp_min(1e-12))
     return f
@@ -35,34 +40,38 @@ def backward_loss(T):
     T = check_transition(T)
     if abs(np.linalg.det(T)) < 1e-8: raise TrustbookError("backward correction needs an invertible transition matrix; this one is singular")
     Ti = torch.as_tensor(np.linalg.inv(T), dtype=torch.float32)
-    def f(logits, y): return (Ti.to(logits.device)[y] * -torch.log_softmax(logits, 1)).sum(1)
+    def f(logits, y, idx=None): return (Ti.to(logits.device)[y] * -torch.log_softmax(logits, 1)).sum(1)
     return f
 
 def gce_loss(q:float=0.7): # the exponent, in (0, 1]
     "Generalized cross-entropy."
     if not 0 < q <= 1: raise TrustbookError(f"GCE needs q in (0, 1], got {q}")
-    def f(logits, y): return (1 - torch.softmax(logits, 1).gather(1, y[:, None]).squeeze(1).clamp_min(1e-12) ** q) / q
+    def f(logits, y, idx=None): return (1 - torch.softmax(logits, 1).gather(1, y[:, None]).squeeze(1).clamp_min(1e-12) ** q) / q
     return f
 
 def sce_loss(alpha:float=0.1, beta:float=1.0, clamp:float=1e-4):
     "Symmetric cross-entropy: alpha CE + beta reverse CE."
     A = -math.log(clamp)
-    def f(logits, y):
+    def f(logits, y, idx=None):
         return alpha * F.cross_entropy(logits, y, reduction='none') + beta * A * (1 - torch.softmax(logits, 1).gather(1, y[:, None]).squeeze(1))
     return f
 
-def peer_loss(alpha:float=1.0, # weight of the peer term
-              seed:int=0,
-              state:dict|None=None, # {'alpha': current weight}, updated by a schedule during training; overrides `alpha`
-              eps:float=1e-8): # floor of the probabilities in the peer term
-    "Peer loss: CE minus alpha times CE on randomly re-paired (input, label) of the batch."
-    g = torch.Generator().manual_seed(seed)
-    def f(logits, y):
-        a = alpha if state is None else state['alpha']
-        n = len(y); j, k = torch.randint(n, (n,), generator=g), torch.randint(n, (n,), generator=g)
+class PeerLoss(Callback):
+    "Peer loss: CE minus alpha_t times CE on randomly re-paired (input, label) of the batch; alpha_t is 0 for the first half of training, then ramps to `alpha`."
+    def __init__(self, epochs:int, # the run's epochs (the ramp's length)
+                 alpha:float=1.0, # final weight of the peer term
+                 seed:int=0, # seeds the re-pairing
+                 eps:float=1e-8): # floor of the probabilities in the peer term
+        self.epochs, self.alpha, self.eps, self.warm = epochs, alpha, eps, epochs // 2
+        self.g, self.alpha_now = torch.Generator().manual_seed(seed), 0.0
+    def state_dict(self): return dict(alpha_now=self.alpha_now, g=self.g.get_state())
+    def load_state_dict(self, d): self.alpha_now = d['alpha_now']; self.g.set_state(d['g'])
+    def on_epoch_end(self, s):  # the weight for the next epoch
+        self.alpha_now = self.alpha * min(1.0, max(0.0, (s.epoch + 2 - self.warm) / max(1, self.epochs - self.warm)))
+    def __call__(self, logits, y, idx=None):
+        n = len(y); j, k = torch.randint(n, (n,), generator=self.g), torch.randint(n, (n,), generator=self.g)
         p = torch.softmax(logits[j.to(logits.device)], 1).gather(1, y[k.to(y.device)][:, None]).squeeze(1)
-        return F.cross_entropy(logits, y, reduction='none') - a * -torch.log(p.clamp_min(eps))
-    return f
+        return F.cross_entropy(logits, y, reduction='none') - self.alpha_now * -torch.log(p.clamp_min(self.eps))
 
 # %% ../../nbs/33_curation.robust.ipynb
 def estimate_transition(pred_probs, # (n, C) probabilities of a model trained on the noisy labels
@@ -70,7 +79,8 @@ def estimate_transition(pred_probs, # (n, C) probabilities of a model trained on
                        )->np.ndarray:
     "Anchor-point estimate of the transition matrix (rows normalised)."
     P = np.asarray(pred_probs, dtype=float)
-    if P.ndim != 2: raise TrustbookError(f"pred_probs must be (n, C), got {P.shape}")
+    if P.ndim != 2 or len(P) == 0: raise TrustbookError(f"pred_probs must be a non-empty (n, C) array, got shape {P.shape}")
+    if not np.isfinite(P).all() or (P < 0).any(): raise TrustbookError("pred_probs must be finite and non-negative")
     T = np.zeros((P.shape[1], P.shape[1]))
     for i in range(P.shape[1]):
         thr = np.quantile(P[:, i], quantile)
@@ -84,6 +94,7 @@ def class_weights(class_counts, # training samples per class
                  )->np.ndarray:
     "Per-class loss weights, normalised to sum to the number of classes."
     n = np.asarray(class_counts, dtype=float)
+    if n.ndim != 1 or not np.isfinite(n).all(): raise TrustbookError(f"class_counts must be a finite 1-D list of counts, got {class_counts!r}")
     if (n <= 0).any(): raise TrustbookError(f"every class needs at least one training sample; class {int(np.argmax(n <= 0))} has none")
     w = 1 / n if beta is None else (1 - beta) / (1 - beta ** n)
     return w / w.sum() * len(n)
@@ -91,12 +102,12 @@ def class_weights(class_counts, # training samples per class
 def weighted_ce_loss(class_counts, beta:float|None=None):
     "Class-re-weighted cross-entropy."
     w = torch.as_tensor(class_weights(class_counts, beta), dtype=torch.float32)
-    def f(logits, y): return w.to(logits.device)[y] * F.cross_entropy(logits, y, reduction='none')
+    def f(logits, y, idx=None): return w.to(logits.device)[y] * F.cross_entropy(logits, y, reduction='none')
     return f
 
 def focal_loss(gamma:float=2.0):
     "Focal loss."
-    def f(logits, y):
+    def f(logits, y, idx=None):
         lp = torch.log_softmax(logits, 1).gather(1, y[:, None]).squeeze(1)
         return -(1 - lp.exp()) ** gamma * lp
     return f
@@ -109,7 +120,7 @@ def _log_prior(class_counts):
 def logit_adjusted_loss(class_counts, tau:float=1.0):
     "Logit-adjusted cross-entropy: CE(z + tau log prior, y)."
     lp = _log_prior(class_counts)
-    def f(logits, y): return F.cross_entropy(logits + tau * lp.to(logits.device), y, reduction='none')
+    def f(logits, y, idx=None): return F.cross_entropy(logits + tau * lp.to(logits.device), y, reduction='none')
     return f
 
 def balanced_softmax_loss(class_counts):
@@ -120,16 +131,24 @@ def posthoc_logit_adjust(logits, class_counts, tau:float=1.0)->np.ndarray:
     "Logits with tau log prior subtracted (post-hoc logit adjustment)."
     return np.asarray(logits) - tau * _log_prior(class_counts).numpy()
 
+class DeferredReweighting(Callback):
+    "DRW: class weights off until epoch `start` (0-based), on from then."
+    def __init__(self, weights:torch.Tensor, start:int):
+        self.w, self.start, self.on = weights, start, start == 0
+    def state_dict(self): return dict(on=self.on)
+    def on_epoch_end(self, s): self.on = s.epoch + 1 >= self.start
+    def weights(self): return self.w if self.on else None
+
 def ldam_loss(class_counts, max_m:float=0.5, s:float=30.0,
-              drw_state:dict|None=None, # {'weights': tensor or None}: set by the DRW schedule during training
+              drw:DeferredReweighting|None=None, # the DRW schedule, if any
              ):
-    "LDAM loss (margins ~ n^-1/4), optionally with DRW weights read from `drw_state`."
+    "LDAM loss (margins ~ n^-1/4), optionally with DRW weights."
     n = np.asarray(class_counts, dtype=float)
     if (n <= 0).any(): raise TrustbookError(f"every class needs at least one training sample; class {int(np.argmax(n <= 0))} has none")
     m = n ** -0.25; m = torch.as_tensor(m * (max_m / m.max()), dtype=torch.float32)
-    def f(logits, y):
+    def f(logits, y, idx=None):
         z = logits - F.one_hot(y, logits.shape[1]) * m.to(logits.device)[y][:, None]
-        w = None if drw_state is None or drw_state.get('weights') is None else drw_state['weights'].to(logits.device)
+        w = None if drw is None or drw.weights() is None else drw.weights().to(logits.device)
         return F.cross_entropy(s * z, y, weight=w, reduction='none')
     return f
 
@@ -149,7 +168,9 @@ def drops_offsets(val_logits, # (n, C) logits of the trained model on held-out d
                   eta:float=0.1, # temperature of the adversarial prior (smaller = closer to worst class)
                   lr:float=0.5, steps:int=200)->np.ndarray:
     "Class offsets b for argmax(z + b) fitted for the worst prior near uniform (DROPS-style)."
-    Z = np.asarray(val_logits, dtype=float); C = Z.shape[1]; y = check_labels(val_y, C)
+    Z = np.asarray(val_logits, dtype=float)
+    if Z.ndim != 2 or not np.isfinite(Z).all(): raise TrustbookError(f"val_logits must be a finite (n, C) array, got shape {Z.shape}")
+    C = Z.shape[1]; y = check_labels(val_y, C)
     if len(y) != len(Z): raise TrustbookError(f"val_logits ({len(Z)}) and val_y ({len(y)}) differ in length")
     b = np.zeros(C); best, best_b = -np.inf, b.copy()
     for _ in range(steps):
@@ -161,34 +182,161 @@ def drops_offsets(val_logits, # (n, C) logits of the trained model on held-out d
     return best_b
 
 # %% ../../nbs/33_curation.robust.ipynb
-def train_coteaching(X, y, n_classes:int,
+class CoTeachingStep(Callback):
+    "One mini-batch of co-teaching: each network keeps its small-loss share of the batch and the other one learns from it."
+    def __init__(self, X, y, forget_rate:float, t_k:int=10):
+        self.X, self.y, self.forget_rate, self.t_k, self.epoch = X, y, forget_rate, t_k, 0
+    def state_dict(self): return dict(epoch=self.epoch)
+    def on_epoch_start(self, s): self.epoch = s.epoch
+    def __call__(self, model, idx):
+        m1, m2 = model
+        xb, yb = self.X[idx], self.y[idx]
+        l1, l2 = F.cross_entropy(m1(xb), yb, reduction='none'), F.cross_entropy(m2(xb), yb, reduction='none')
+        rate = self.forget_rate * min(self.epoch / max(1, self.t_k), 1.0)
+        keep = max(1, int(round((1 - rate) * len(idx))))
+        k1, k2 = torch.argsort(l1.detach())[:keep], torch.argsort(l2.detach())[:keep]
+        return {'loss1': l1[k2].mean(), 'loss2': l2[k1].mean()}  # m1 learns from m2's small-loss picks, and back
+
+def train_coteaching(m1:nn.Module, m2:nn.Module, # the two networks (differently initialised)
+                     X, y, n_classes:int,
                      forget_rate:float, # tau: final share of each batch left out
                      epochs:int=30, batch_size:int=128, lr:float=1e-3,
                      t_k:int=10, # epochs over which the forget rate ramps up
-                     hidden:tuple=(128,), seed:int=0):
-    "Two MLPs trained by Co-teaching; returns the first."
+                     seed:int=0, # seeds the batch order
+                     checkpoint=None)->nn.Module:
+    "Train two networks by Co-teaching (in place); returns the first."
     check_rate(forget_rate, 'forget rate')
     X, y = check_xy(X, y, n_classes); y = torch.as_tensor(y)
-    m1 = make_classifier('mlp', tuple(X.shape[1:]), n_classes, seed=seed, hidden=hidden)
-    m2 = make_classifier('mlp', tuple(X.shape[1:]), n_classes, seed=seed + 10_000, hidden=hidden)
-    o1, o2 = torch.optim.Adam(m1.parameters(), lr), torch.optim.Adam(m2.parameters(), lr)
-    g = torch.Generator().manual_seed(seed)
-    for ep in range(epochs):
-        rate = forget_rate * min(ep / max(1, t_k), 1.0)
-        m1.train(); m2.train()
-        perm = torch.randperm(len(y), generator=g)
-        for i in range(0, len(y), batch_size):
-            idx = perm[i:i + batch_size]; xb, yb = X[idx], y[idx]
-            l1, l2 = F.cross_entropy(m1(xb), yb, reduction='none'), F.cross_entropy(m2(xb), yb, reduction='none')
-            keep = max(1, int(round((1 - rate) * len(idx))))
-            k1, k2 = torch.argsort(l1.detach())[:keep], torch.argsort(l2.detach())[:keep]
-            o1.zero_grad(); l1[k2].mean().backward(); o1.step()  # m1 learns from m2's small-loss picks
-            o2.zero_grad(); l2[k1].mean().backward(); o2.step()
+    pair = nn.ModuleList([m1, m2]).cpu(); n = len(y)
+    fit(pair, CoTeachingStep(X, y, forget_rate, t_k), lambda epoch, g: torch.randperm(n, generator=g).split(batch_size), epochs=epochs,
+        opt=lambda p: torch.optim.Adam(p, lr=lr), seed=seed, accelerator=None, checkpoint=checkpoint, name='coteaching',
+        key=dict(forget_rate=forget_rate, batch_size=batch_size, lr=lr, t_k=t_k), data=(X, y), desc='co-teaching')
     return m1.eval()
 
 # %% ../../nbs/33_curation.robust.ipynb
-NOISY_METHODS = ('ce', 'forward', 'backward', 'gce', 'sce', 'peer', 'coteaching')
-IMBALANCE_METHODS = ('ce', 'reweight', 'focal', 'ldam_drw', 'balanced_softmax', 'la_loss', 'la_posthoc', 'drops')
+ROBUST_METHODS = Registry('robust training method', area='curation')  # every entry is defined here
+TRAIN_RECIPE = dict(optimizer='adam', weight_decay=1e-5, milestones=(), reseed=True, device='cpu')
+
+class RobustMethod:
+    "Cross-entropy; the base every method changes."
+    setting = 'both'
+    needs = () # settings the method cannot run without: 'T', 'noise_rate', 'val'
+    def __init__(self, counts, # training samples per class (at least 1 each)
+                 epochs:int, seed:int=0, T=None, noise_rate:float|None=None, val=None, tau:float=1.0, drw_start:float=0.8):
+        self.counts, self.epochs, self.seed, self.T, self.noise_rate, self.val = counts, epochs, seed, T, noise_rate, val
+        self.tau, self.drw_start, self.n_classes = tau, drw_start, len(counts)
+        for k in self.needs:
+            if getattr(self, k) is None: raise TrustbookError(f"{self.name} needs {k}" + dict(
+                T=" (a transition matrix; estimate it with `estimate_transition`)", noise_rate=" (known, or estimated e.g. by confident learning)",
+                val=": a held-out validation split, val=(X_val, y_val)")[k])
+    def loss(self): return None
+    def prepare(self, model): return model
+    def train(self, model, X, y, make_model, **train_kw):
+        train_classifier(model, X, y, loss=self.loss(), **train_kw)
+        return model
+    def offset(self, model): return None
+
+@ROBUST_METHODS.register('ce')
+class CE(RobustMethod):
+    "Plain cross-entropy (the baseline)."
+    name = 'ce'
+
+@ROBUST_METHODS.register('forward')
+class ForwardCorrection(RobustMethod):
+    "Forward loss correction with a transition matrix T (Patrini et al. 2017)."
+    name, setting, needs = 'forward', 'noise', ('T',)
+    def loss(self): return forward_loss(self.T)
+
+@ROBUST_METHODS.register('backward')
+class BackwardCorrection(RobustMethod):
+    "Backward loss correction with T^-1 (Patrini et al. 2017)."
+    name, setting, needs = 'backward', 'noise', ('T',)
+    def loss(self): return backward_loss(self.T)
+
+@ROBUST_METHODS.register('gce')
+class GCE(RobustMethod):
+    "Generalized cross-entropy, q = 0.7 (Zhang and Sabuncu 2018)."
+    name, setting = 'gce', 'noise'
+    def loss(self): return gce_loss()
+
+@ROBUST_METHODS.register('sce')
+class SCE(RobustMethod):
+    "Symmetric cross-entropy, alpha 0.1, beta 1 (Wang et al. 2019)."
+    name, setting = 'sce', 'noise'
+    def loss(self): return sce_loss()
+
+@ROBUST_METHODS.register('peer')
+class Peer(RobustMethod):
+    "Peer loss with a CE warm-up and a linear alpha ramp (Liu and Guo 2020)."
+    name, setting = 'peer', 'noise'
+    def loss(self): return PeerLoss(self.epochs, seed=self.seed)
+
+@ROBUST_METHODS.register('coteaching')
+class CoTeaching(RobustMethod):
+    "Co-teaching: two networks teach each other on small-loss samples (Han et al. 2018); forget rate = the noise rate."
+    name, setting, needs = 'coteaching', 'noise', ('noise_rate',)
+    def train(self, model, X, y, make_model, epochs=30, batch_size=128, lr=1e-3, seed=0, checkpoint=None, **kw):
+        return train_coteaching(model, make_model(seed + 10_000), X, y, self.n_classes, self.noise_rate, epochs, batch_size, lr,
+                                seed=seed, checkpoint=checkpoint)
+
+@ROBUST_METHODS.register('reweight')
+class Reweight(RobustMethod):
+    "Cross-entropy re-weighted by inverse class frequency."
+    name, setting = 'reweight', 'imbalance'
+    def loss(self): return weighted_ce_loss(self.counts)
+
+@ROBUST_METHODS.register('focal')
+class Focal(RobustMethod):
+    "Focal loss, gamma = 2 (Lin et al. 2017)."
+    name, setting = 'focal', 'imbalance'
+    def loss(self): return focal_loss()
+
+@ROBUST_METHODS.register('ldam_drw')
+class LDAMDRW(RobustMethod):
+    "LDAM with a cosine head and deferred re-weighting for the last epochs (Cao et al. 2019)."
+    name, setting = 'ldam_drw', 'imbalance'
+    def prepare(self, model):
+        if not isinstance(getattr(model, 'head', None), nn.Linear): raise TrustbookError("ldam_drw replaces the model's linear `head` by a cosine head: the model needs one")
+        model.head = NormedLinear(model.head.in_features, self.n_classes); return model
+    def loss(self):
+        w = torch.as_tensor(class_weights(self.counts, beta=0.9999), dtype=torch.float32)
+        drw = DeferredReweighting(w, int(self.drw_start * self.epochs))
+        return _LossWithCallback(ldam_loss(self.counts, drw=drw), drw)
+
+class _LossWithCallback(Callback):
+    "A stateless loss function whose schedule lives in a callback: the pair trains (and checkpoints) as one."
+    def __init__(self, fn, cb): self.fn, self.cb = fn, cb
+    def state_dict(self): return self.cb.state_dict()
+    def load_state_dict(self, d): self.cb.load_state_dict(d)
+    def on_epoch_end(self, s): self.cb.on_epoch_end(s)
+    def __call__(self, logits, y, idx=None): return self.fn(logits, y, idx)
+
+@ROBUST_METHODS.register('balanced_softmax')
+class BalancedSoftmax(RobustMethod):
+    "Balanced Softmax: CE on logits + log prior (Ren et al. 2020)."
+    name, setting = 'balanced_softmax', 'imbalance'
+    def loss(self): return balanced_softmax_loss(self.counts)
+
+@ROBUST_METHODS.register('la_loss')
+class LogitAdjustedLoss(RobustMethod):
+    "Logit-adjusted loss: CE on logits + tau log prior (Menon et al. 2021)."
+    name, setting = 'la_loss', 'imbalance'
+    def loss(self): return logit_adjusted_loss(self.counts, self.tau)
+
+@ROBUST_METHODS.register('la_posthoc')
+class PosthocLogitAdjustment(RobustMethod):
+    "Post-hoc logit adjustment: train with CE, subtract tau log prior at prediction (Menon et al. 2021)."
+    name, setting = 'la_posthoc', 'imbalance'
+    def offset(self, model): return -self.tau * _log_prior(self.counts).numpy()
+
+@ROBUST_METHODS.register('drops')
+class DROPS(RobustMethod):
+    "DROPS-style post-hoc class offsets for the worst prior near uniform, fitted on a held-out split."
+    name, setting, needs = 'drops', 'imbalance', ('val',)
+    def offset(self, model): return drops_offsets(predict_logits(model, self.val[0]), self.val[1])
+
+NOISY_METHODS = tuple(n for n in ROBUST_METHODS.names() if ROBUST_METHODS[n].setting in ('noise', 'both'))
+IMBALANCE_METHODS = tuple(n for n in ROBUST_METHODS.names() if ROBUST_METHODS[n].setting in ('imbalance', 'both'))
 
 class Fitted:
     "A trained model plus an optional post-hoc offset of its logits."
@@ -198,51 +346,39 @@ class Fitted:
         return z if self.offset is None else z + self.offset
     def predict(self, X): return self.logits(X).argmax(1)
 
-def fit_method(name:str, # one of NOISY_METHODS or IMBALANCE_METHODS
+def _fresh_copy(model, seed):
+    m = copy.deepcopy(model); torch.manual_seed(seed)
+    for mod in m.modules():
+        if hasattr(mod, 'reset_parameters'): mod.reset_parameters()
+    return m
+
+def fit_method(name:str, # a `ROBUST_METHODS` name
                X, y, # training data and (noisy / imbalanced) labels
                n_classes:int,
                epochs:int=30, batch_size:int=128, lr:float=1e-3,
-               hidden:tuple=(128,), # MLP hidden widths
+               hidden:tuple=(128,), # widths of the default MLP
                seed:int=0,
                T=None, # transition matrix for 'forward'/'backward' (estimate it with `estimate_transition`)
                noise_rate:float|None=None, # forget rate of co-teaching
                val=None, # (X_val, y_val) held out from training, for 'drops'
                tau:float=1.0, # logit-adjustment strength
                drw_start:float=0.8, # LDAM-DRW: share of epochs before re-weighting starts
+               model=None, # the user's classifier (an nn.Module, trained in place, or a seed -> module factory); None: an MLP
+               **train_kw, # other `classify.train_classifier` settings (weight_decay, checkpoint, ...)
               )->Fitted:
     "Train the named noisy-label or imbalance method and return a `Fitted` predictor."
-    if name not in NOISY_METHODS + IMBALANCE_METHODS:
-        raise TrustbookError(f"unknown method {name!r}; choose one of: {', '.join(dict.fromkeys(NOISY_METHODS + IMBALANCE_METHODS))}")
+    method = ROBUST_METHODS[name]
     X, y = check_xy(X, y, n_classes)
-    counts = np.bincount(y, minlength=n_classes)
-    if name == 'coteaching':
-        if noise_rate is None: raise TrustbookError("co-teaching needs noise_rate (known, or estimated e.g. by confident learning)")
-        return Fitted(train_coteaching(X, y, n_classes, noise_rate, epochs, batch_size, lr, hidden=hidden, seed=seed))
-    if name in ('forward', 'backward') and T is None: raise TrustbookError(f"{name} correction needs a transition matrix T")
-    model = make_classifier('mlp', tuple(X.shape[1:]), n_classes, seed=seed, hidden=hidden)
-    on_epoch = None
-    if name == 'peer':
-        st = {'alpha': 0.0}; warm = epochs // 2
-        def on_epoch(ep, m): st['alpha'] = min(1.0, max(0.0, (ep + 2 - warm) / max(1, epochs - warm)))  # alpha for the next epoch
-        loss = peer_loss(seed=seed, state=st)
-    elif name == 'ldam_drw':
-        model.head = NormedLinear(model.feature_dim, n_classes)
-        st = {'weights': None}; start = int(drw_start * epochs)
-        w = torch.as_tensor(class_weights(np.maximum(counts, 1), beta=0.9999), dtype=torch.float32)
-        def on_epoch(ep, m): st['weights'] = w if ep + 1 >= start else None
-        if start == 0: st['weights'] = w
-        loss = ldam_loss(np.maximum(counts, 1), drw_state=st)
-    else:
-        loss = dict(ce=ce_loss, la_posthoc=ce_loss, drops=ce_loss,
-                    forward=lambda: forward_loss(T), backward=lambda: backward_loss(T), gce=gce_loss, sce=sce_loss,
-                    reweight=lambda: weighted_ce_loss(np.maximum(counts, 1)),
-                    focal=focal_loss, balanced_softmax=lambda: balanced_softmax_loss(np.maximum(counts, 1)),
-                    la_loss=lambda: logit_adjusted_loss(np.maximum(counts, 1), tau))[name]
-        if name not in ('ce', 'la_posthoc', 'drops'): loss = loss()
-    model = train_classifier(model, X, y, epochs=epochs, batch_size=batch_size, lr=lr, optimizer='adam', milestones=(),
-                             loss_fn=lambda z, t, idx: loss(z, t), on_epoch=on_epoch, seed=seed, device=torch.device('cpu'))
-    if name == 'la_posthoc': return Fitted(model, -tau * _log_prior(np.maximum(counts, 1)).numpy())
-    if name == 'drops':
-        if val is None: raise TrustbookError("drops needs a held-out validation split: val=(X_val, y_val)")
-        return Fitted(model, drops_offsets(predict_logits(model, val[0]), val[1]))
-    return Fitted(model)
+    if len(y) == 0: raise TrustbookError("cannot train on an empty set")
+    if val is not None:
+        if not (isinstance(val, (tuple, list)) and len(val) == 2): raise TrustbookError("val must be a pair (X_val, y_val)")
+        val = check_xy(val[0], val[1], n_classes)
+    counts = np.maximum(np.bincount(y, minlength=n_classes), 1)
+    m = method(counts, epochs, seed=seed, T=T, noise_rate=noise_rate, val=val, tau=tau, drw_start=drw_start)
+    if model is None: make = lambda s: make_classifier('mlp', tuple(X.shape[1:]), n_classes, seed=s, hidden=hidden)
+    elif isinstance(model, nn.Module): make = lambda s, first=model: first if s == seed else _fresh_copy(first, s)
+    elif callable(model): make = model
+    else: raise TrustbookError(f"model must be an nn.Module, a seed -> module factory or None, got {type(model).__name__}")
+    net = check_logits(m.prepare(make(seed)), X[:2], n_classes)
+    net = m.train(net, X, y, make, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, **{**TRAIN_RECIPE, **train_kw})
+    return Fitted(net, m.offset(net))
