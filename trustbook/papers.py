@@ -98,6 +98,7 @@ class Experiment:
     checks: list = field(default_factory=list) # `Claim`s with check=True: premises and sanity properties
     params: dict = field(default_factory=dict) # parameter name -> `ParamSpec`
     source: Path|None = None # the registry file
+    figures: dict = field(default_factory=dict) # figure name -> caption (what to look for), when the notebook gives none
 
 @dataclass
 class Paper:
@@ -105,10 +106,11 @@ class Paper:
     title: str
     method_notebook: str = ''
     experiments: list = field(default_factory=list)
+    summary: str = '' # what the paper claims, in two sentences (the site's paper page opens with it)
 
 # %% ../nbs/03a_papers.ipynb
-_PAPER_KEYS = {'paper', 'title', 'method_notebook', 'experiments'}
-_EXP_KEYS = {'name', 'description', 'scales', 'paper_data', 'gpu_memory_gb', 'claims', 'checks', 'notebook', 'data_parallel', 'params'}
+_PAPER_KEYS = {'paper', 'title', 'summary', 'method_notebook', 'experiments'}
+_EXP_KEYS = {'name', 'description', 'scales', 'paper_data', 'gpu_memory_gb', 'claims', 'checks', 'notebook', 'data_parallel', 'params', 'figures'}
 _CLAIM_KEYS = {'id', 'text', 'paper', 'kind', 'direction', 'sesoi', 'sesoi_source', 'threshold'}
 
 def _unknown(keys, allowed, where):
@@ -146,7 +148,7 @@ def parse_registry_file(path:Path)->Paper:
     except yaml.YAMLError as e: raise TrustbookError(f"{path}: not valid YAML ({e})")
     if not isinstance(d, dict) or 'paper' not in d: raise TrustbookError(f"{path}: expected a mapping with a 'paper' field")
     _unknown(d, _PAPER_KEYS, str(path))
-    p = Paper(str(d['paper']), d.get('title', ''), d.get('method_notebook', ''))
+    p = Paper(str(d['paper']), d.get('title', ''), d.get('method_notebook', ''), summary=str(d.get('summary') or '').strip())
     for i, e in enumerate(d.get('experiments') or []):
         where = f"{path}: experiments[{i}]"
         if not isinstance(e, dict) or 'name' not in e: raise TrustbookError(f"{where}: needs a 'name'")
@@ -158,11 +160,14 @@ def parse_registry_file(path:Path)->Paper:
         claims = [parse_claim(c, where, e['name'], p.name) for c in e.get('claims') or []]
         checks = [parse_claim(c, where, e['name'], p.name, check=True) for c in e.get('checks') or []]
         params = e.get('params') or {}
+        figs = e.get('figures') or {}
+        if not isinstance(figs, dict) or not all(isinstance(v, str) for v in figs.values()):
+            raise TrustbookError(f"{where}: figures must map figure names to captions (what a reader should look for)")
         if not isinstance(params, dict): raise TrustbookError(f"{where}: params must map parameter names to their allowed values")
         p.experiments.append(Experiment(str(e['name']), p.name, nb, e.get('description', ''),
                                         {k: dict(v or {}) for k, v in scales.items()}, list(e.get('paper_data') or []),
                                         e.get('gpu_memory_gb'), claims, bool(e.get('data_parallel', False)), checks,
-                                        {k: parse_param_spec(k, v, where) for k, v in params.items()}, path))
+                                        {k: parse_param_spec(k, v, where) for k, v in params.items()}, path, dict(figs)))
     return p
 
 # %% ../nbs/03a_papers.ipynb

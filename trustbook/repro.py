@@ -27,13 +27,23 @@ def prepare_run(out_dir:str|None, # the runner's out_dir parameter; None when a 
     set_run_checkpoints(out/'checkpoints' if out_dir else None, every_s=every)
     return out
 
-def save_figure(fig, out:Path, name:str, dpi:int=120)->Path:
+def save_figure(fig, out:Path, name:str, dpi:int=120,
+                caption:str|None=None, # what a reader should look for in it: shown under the figure on the paper's page
+               )->Path:
     "Save a matplotlib figure as PNG (for the README and site) and SVG (for papers); returns the PNG path."
     out = Path(out)
     if not is_main_process(): return out/f'{name}.png'  # another process of a data-parallel run: rank 0 saves it
     for ext in ('png', 'svg'):
         with atomic_path(out/f'{name}.{ext}') as tmp: fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches='tight')
+    if caption:  # kept beside the figures until save_results puts them in results.json
+        caps = _read_captions(out); caps[name] = str(caption); write_json(caps, out/_CAPTIONS_FILE)
     return out/f'{name}.png'
+
+_CAPTIONS_FILE = 'figure_captions.json'
+
+def _read_captions(out:Path)->dict:
+    try: return dict(json.loads((Path(out)/_CAPTIONS_FILE).read_text()))
+    except (OSError, ValueError, TypeError): return {}
 
 # %% ../nbs/03_repro.ipynb
 def judge_claim(cid:str, # the claim's (or check's) id
@@ -98,6 +108,8 @@ def save_results(out:Path, # from `prepare_run`
         tabs[k] = json.loads(df.to_json(orient='records'))
     figs = sorted(p.name for p in out.glob('*.png'))
     res = dict(metrics=metrics or {}, tables=tabs, claims=cl, notes=notes or '', figures=figs, peak_memory_mb=_peak_rss_mb())
+    caps = {k: v for k, v in _read_captions(out).items() if f'{k}.png' in figs}
+    if caps: res['captions'] = caps  # figure name -> what to look for (the site's paper page)
     write_json(res, out/'notebook_results.json')
     return out/'notebook_results.json'
 
