@@ -10,7 +10,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError, cache_dir, atomic_path, seed_everything, progress
-from ..train import loop_checkpointer, autocast, channels_last, shard, loop_accelerator, release, agree, is_main_process
+from ..checkpoint import loop_checkpointer
+from ..parallel import autocast, channels_last, shard, loop_accelerator, release, agree, is_main_process
 from .data import SRPair, random_patches, psnr_y, ssim_y
 from .models import SRNet, build_sr, super_resolve, n_params
 
@@ -126,8 +127,8 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
              seed:int=0, # seeds the patch sampler and the weights' noise
              cpu_budget:float|None=None, # stop after this many CPU seconds (equal-compute comparisons)
              desc:str|None=None, # progress-bar label
-             checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
-             accelerator='auto', # an `accelerate.Accelerator`: data parallel over its processes (`batch` is the global batch); 'auto': the launch's (`train.run_accelerator`); None: one process
+             checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `checkpoint.loop_checkpointer`)
+             accelerator='auto', # an `accelerate.Accelerator`: data parallel over its processes (`batch` is the global batch); 'auto': the launch's (`parallel.run_accelerator`); None: one process
             )->dict:
     "Train in place (on the device of the student's weights, or the accelerator's); returns the history (loss per step, iterations, CPU seconds)."
     if iters < 1: raise TrustbookError(f"iters must be at least 1, got {iters}")
