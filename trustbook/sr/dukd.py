@@ -8,8 +8,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError
-from .data import imresize_torch
-from .kd import LogitsKD, register_kd
+from .images import imresize_torch
+from .kd import DISTILLERS, LogitsKD
 
 # %% auto 0
 __all__ = ['AUG_OPS', 'draw_augment', 'augment', 'invert_augment', 'zoom_in_tiles', 'zoom_out', 'DUKD']
@@ -73,6 +73,7 @@ def zoom_out(lr:torch.Tensor, scale:int)->torch.Tensor:
     return imresize_torch(lr, 1 / scale).clamp(0, 1)
 
 # %% ../../nbs/52_sr.dukd.ipynb
+@DISTILLERS.register()
 class DUKD(LogitsKD):
     "DUKD: logits KD on the original pair, then a second step on zoom-in (+ consistency) and zoom-out data."
     name = 'dukd'
@@ -95,7 +96,7 @@ class DUKD(LogitsKD):
 
     def upcycled_losses(self, lr, hr)->dict:
         "The upcycled terms of one batch (second step)."
-        s, t, sc = self.student, self.need_teacher(), self.student.scale
+        s, t, sc = self.student, self.need_teacher(), self.scale
         d = {}
         if self.zoom_in:
             y = zoom_in_tiles(hr, sc, self.n_sub)
@@ -111,5 +112,3 @@ class DUKD(LogitsKD):
             o = s(x)
             d['zoom_out'] = self.w_rec * F.l1_loss(o, lr) + self.w_kd * F.l1_loss(o, t_x)
         return d
-
-register_kd(DUKD)
