@@ -302,6 +302,7 @@ class Callback:
     order = 0
     def on_fit_start(self, s:FitState): pass
     def on_epoch_start(self, s:FitState): pass
+    def on_after_backward(self, s:FitState): pass
     def on_step_end(self, s:FitState, losses:dict): pass
     def on_epoch_end(self, s:FitState): pass
     def on_fit_end(self, s:FitState): pass
@@ -402,7 +403,9 @@ def fit(model, # the nn.Module that trains (a ModuleList for two models trained 
     elif not isinstance(opt, torch.optim.Optimizer): opt = opt(params)
     if sched is not None and not hasattr(sched, 'step'): sched = sched(opt)
     g = torch.Generator().manual_seed(seed)
-    state, cbs = dict(state or {}), sorted(callbacks, key=lambda c: getattr(c, 'order', 0))
+    # a step that keeps state of its own (a counter, a running estimate) is a Callback too: it is checkpointed and hooked
+    cbs = list(callbacks) + ([step] if isinstance(step, Callback) and step not in callbacks else [])
+    state, cbs = dict(state or {}), sorted(cbs, key=lambda c: getattr(c, 'order', 0))
     gens = {'g': g, **{k: v for k, v in state.items() if isinstance(v, (torch.Generator, np.random.Generator))}}
     objs = dict(model=model, opt=opt, gen=g, **({'sched': sched} if sched is not None else {}),
                 **{f'state.{k}': v for k, v in state.items()}, **{f'callback{i}': c for i, c in enumerate(cbs)})
@@ -465,7 +468,7 @@ def fit(model, # the nn.Module that trains (a ModuleList for two models trained 
                     with autocast(dev): loss, vals = one(batch, ph)
                     step_opt.zero_grad(set_to_none=True)
                     accelerator.backward(loss) if accelerator is not None else loss.backward()
-                    _clip(params, clip, accelerator); step_opt.step(); rec.update(vals)
+                    hook('on_after_backward'); _clip(params, clip, accelerator); step_opt.step(); rec.update(vals)
                 updated(rec)
             else:
                 group += 1; last = group == grad_accum
@@ -477,12 +480,12 @@ def fit(model, # the nn.Module that trains (a ModuleList for two models trained 
                     accelerator.backward(l) if accelerator is not None else l.backward()
                 for k, v in vals.items(): grec[k] = grec.get(k, 0.0) + v / grad_accum
                 if not last: continue
-                _clip(params, clip, accelerator); step_opt.step(); updated(grec); group, grec = 0, {}
+                hook('on_after_backward'); _clip(params, clip, accelerator); step_opt.step(); updated(grec); group, grec = 0, {}
             if steps is not None: bar.update(1)
             if s.stop or (steps is not None and s.step >= steps): break
             save()
         if group:  # an accumulation cut short by the end of the epoch still updates (its losses were divided by grad_accum)
-            _clip(params, clip, accelerator); step_opt.step(); updated({k: v * grad_accum / group for k, v in grec.items()})
+            hook('on_after_backward'); _clip(params, clip, accelerator); step_opt.step(); updated({k: v * grad_accum / group for k, v in grec.items()})
         if epochs is None: break  # one stream: `steps` (or the stream's end, or the budget) ends training
         s.record = {'epoch': s.epoch + 1, **{k: v / max(n_upd, 1) for k, v in sums.items()}, **s.record}
         if s.stop and pos: s.record['partial'] = True  # stopped inside the epoch (CPU budget)
