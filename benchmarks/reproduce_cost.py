@@ -9,7 +9,10 @@ less than a whole core, so their sum over-states what one run after another woul
 wall-clock total by about N on N free cores. Runs missing or stale (code changed since) are listed, not counted.
 """
 import argparse
-from trustbook.repro import collect_results, load_registry, resolve_params, run_inputs_hash
+from trustbook.papers import load_registry
+from trustbook.params import resolve_params
+from trustbook.inputs import run_inputs_hash
+from trustbook.report import collect_results
 
 
 def main():
@@ -26,7 +29,7 @@ def main():
         for e in paper.experiments:
             r = results.get((paper.name, e.name))
             if a.scale not in e.scales or r is None: missing.append(f'{paper.name}/{e.name} (no run)'); continue
-            if r.get('inputs_hash') != run_inputs_hash(e, resolve_params(e, a.scale, r.get('seed', 0))):
+            if r.get('inputs_hash') != run_inputs_hash(e, resolve_params(e, a.scale, r.get('seed', 0)), r.get('processes', 1)):
                 missing.append(f'{paper.name}/{e.name} (stale)'); continue
             per_paper += r['wall_time_s']; peak = max(peak, r['peak_memory_mb'])
             print(f"{paper.name + '/' + e.name:45s} {r['wall_time_s']:8.0f} {r['peak_memory_mb']:8.0f}")

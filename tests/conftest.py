@@ -4,15 +4,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent/'fixtures'/'toy_project'
+NO_NETWORK = Path(__file__).resolve().parent/'fixtures'/'no_network'
 
 # Tests never touch the network and never write into the user's cache or the repo's runs/.
 _home = Path(os.environ.get('PYTEST_TRUSTBOOK_HOME') or (Path('/tmp')/f'trustbook-test-home-{os.getpid()}'))
 os.environ['TRUSTBOOK_HOME'] = str(_home)
 os.environ.setdefault('TRUSTBOOK_PROGRESS', '0')
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+os.environ.setdefault('HF_DATASETS_OFFLINE', '1')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 if 'TRUSTBOOK_DATA' not in os.environ and (ROOT.parent/'shared'/'data').is_dir():
     os.environ['TRUSTBOOK_DATA'] = str((ROOT.parent/'shared'/'data').resolve())
+# Every Python subprocess (papermill, kernels, the CLI) installs the same guard at start-up (sitecustomize.py).
+os.environ['TRUSTBOOK_NO_NETWORK'] = '1'
+os.environ['PYTHONPATH'] = os.pathsep.join([str(NO_NETWORK)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
+sys.path.insert(0, str(NO_NETWORK))
+import no_network_guard  # noqa: E402
+
+
+@pytest.fixture(scope='session', autouse=True)
+def no_network():
+    "The whole suite runs with sockets blocked except to this machine: a test that would download fails loudly."
+    no_network_guard.install()
+    yield no_network_guard
+    no_network_guard.uninstall()
 
 
 def trustbook_cli(*args, env=None, cwd=None, timeout=600, **kw):

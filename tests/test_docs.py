@@ -38,7 +38,8 @@ def _status(url):
 def test_pages_links_figures_and_results_table(site):
     from playwright.sync_api import sync_playwright
     from trustbook.docs import find_chromium, CHROMIUM_ARGS
-    from trustbook.repro import load_registry, results_table
+    from trustbook.papers import load_registry
+    from trustbook.report import results_table
     out, base = site
     reg = load_registry(ROOT)
     n_rows = len(results_table(reg))

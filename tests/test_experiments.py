@@ -2,7 +2,8 @@
 import json
 import pytest
 from conftest import ROOT, trustbook_cli
-from trustbook.repro import load_registry, notebook_parameters, RUNNER_PARAMS
+from trustbook.papers import load_registry
+from trustbook.params import notebook_parameters, RUNNER_PARAMS
 
 REG = load_registry(ROOT)
 EXPS = [e for p in REG.values() for e in p.experiments]

@@ -13,9 +13,9 @@ def _readme_commands():
 
 
 def test_readme_is_rendered_from_index():
-    from trustbook.repro import render_readme
+    from trustbook.report import render_readme
     assert render_readme(ROOT/'nbs'/'index.ipynb') == (ROOT/'README.md').read_text(), \
-        "README.md differs from nbs/index.ipynb: re-render it (trustbook report, or trustbook.repro.render_readme)"
+        "README.md differs from nbs/index.ipynb: re-render it (trustbook report, or trustbook.report.render_readme)"
 
 
 def test_ci_runs_the_readme_test_command():
@@ -58,3 +58,16 @@ def test_notebook_tests_pass(nb):
     "The notebook's own test cells (nbdev_test, in-process, skipping `#| notest` cells)."
     r = subprocess.run([str(BIN/'nbdev_test'), '--path', f'nbs/{nb}', '--do_print'], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+
+
+def test_no_network_in_tests(tmp_path):
+    "The suite runs offline, proved: a connection or name lookup off this machine fails loudly, here and in subprocesses."
+    import socket
+    from no_network_guard import NetworkBlocked
+    with pytest.raises(NetworkBlocked, match='tests run without network'): socket.create_connection(('198.51.100.7', 443), timeout=1)
+    with pytest.raises(NetworkBlocked): socket.getaddrinfo('pypi.org', 443)
+    srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen()  # loopback stays open: kernels and gloo need it
+    socket.create_connection(srv.getsockname(), timeout=1).close(); srv.close()
+    code = "import urllib.request; urllib.request.urlopen('https://huggingface.co', timeout=5)"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and 'NetworkBlocked' in r.stderr, r.stderr[-2000:]

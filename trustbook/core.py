@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto 0
-__all__ = ['SCALES', 'DEFAULT_SCALE', 'TrustbookError', 'check_scale', 'by_scale', 'seed_everything', 'get_device',
+__all__ = ['SCALES', 'DEFAULT_SCALE', 'STATUS_ENV', 'TrustbookError', 'check_scale', 'by_scale', 'seed_everything', 'get_device',
            'trustbook_home', 'runs_dir', 'cache_dir', 'data_mirror', 'atomic_path', 'write_json', 'sha256_file',
            'progress', 'seed_list']
 
@@ -126,18 +126,66 @@ def sha256_file(path:str|Path)->str:
     return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb
+STATUS_ENV = 'TRUSTBOOK_STATUS_FILE'
+
 def progress(iterable=None, # what to iterate over
              desc:str|None=None, # the label in front of the bar
              total:int|None=None, # the length, if `iterable` has none
              leave:bool=True, # keep the finished bar
              disable:bool|None=None, # no bar at all (default: when `TRUSTBOOK_PROGRESS=0`)
              **kwargs):
-    "A tqdm progress bar that stays readable in papermill logs and CI output."
+    "A tqdm progress bar that stays readable in papermill logs and CI output, and reports to the runner when it asks."
     from tqdm import tqdm
     tty = sys.stderr.isatty()
-    if disable is None: disable = os.environ.get('TRUSTBOOK_PROGRESS', '1') == '0'
+    quiet = os.environ.get('TRUSTBOOK_PROGRESS', '1') == '0'
+    if os.environ.get(STATUS_ENV) and disable is not True and 'file' not in kwargs:
+        return _status_bar()(iterable, desc=desc, total=total, leave=leave, status_file=os.environ[STATUS_ENV],
+                             echo=not quiet, log_every=0.1 if tty else 10.0, **kwargs)
+    if disable is None: disable = quiet
     kwargs.setdefault('mininterval', 0.1 if tty else 10.0)
     return tqdm(iterable, desc=desc, total=total, leave=leave, disable=disable, ascii=not tty, dynamic_ncols=tty, file=sys.stderr, **kwargs)
+
+# %% ../nbs/00_core.ipynb
+_DEVNULL = None
+
+def _append_status(path:str, rec:dict):
+    "Append one JSON line (a single small write: lines from several bars do not interleave)."
+    try:
+        with open(path, 'a', encoding='utf-8') as f: f.write(json.dumps(rec, default=str) + '\n')
+    except OSError: pass  # the runner's folder went away: progress is not worth failing a run for
+
+def _status_bar():
+    "The tqdm subclass `progress` returns inside a runner's run (built on first use: tqdm is imported lazily)."
+    global _DEVNULL, _StatusBar
+    if '_StatusBar' in globals(): return _StatusBar
+    from tqdm import tqdm
+    import itertools
+    class _StatusBar(tqdm):
+        _ids = itertools.count()
+        def __init__(self, *args, status_file, echo, log_every, **kwargs):
+            global _DEVNULL
+            self._status, self._echo, self._log_every, self._done = status_file, echo, log_every, False
+            self._sid, self._last_status, self._last_echo = f'{os.getpid()}-{next(_StatusBar._ids)}', 0.0, time.monotonic()
+            _DEVNULL = _DEVNULL or open(os.devnull, 'w')
+            kwargs.setdefault('mininterval', 0.25)
+            super().__init__(*args, file=_DEVNULL, ascii=True, **kwargs)
+        def _report(self, final=False):
+            now = time.monotonic()
+            if final or now - self._last_status >= 0.25:
+                self._last_status = now
+                _append_status(self._status, dict(bar=self._sid, desc=(self.desc or '').rstrip(': '), n=self.n, total=self.total,
+                                                  postfix=self.postfix or '', elapsed=round(self.format_dict['elapsed'], 1), closed=final))
+            if self._echo and (final or now - self._last_echo >= self._log_every):
+                self._last_echo = now
+                print(str(self), file=sys.stderr, flush=True)  # a whole line: readable in a log
+        def display(self, msg=None, pos=None):
+            if not self._done: self._report()
+            return True
+        def close(self):
+            if not self.disable and not self._done:
+                self._report(final=True); self._done = True
+            super().close()
+    return _StatusBar
 
 # %% ../nbs/00_core.ipynb
 def seed_list(seed:int, # the run's base seed

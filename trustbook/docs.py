@@ -7,10 +7,12 @@ from __future__ import annotations
 import os, re, sys, json, shutil, inspect, importlib, tempfile
 from pathlib import Path
 from .core import TrustbookError, runs_dir
-from .repro import project_root, load_registry, collect_results, results_table, results_markdown, SCALE_ORDER
+from .papers import project_root, load_registry
+from .report import collect_results, results_table, results_markdown, checks_markdown, SCALE_ORDER
 
 # %% auto 0
-__all__ = ['CHROMIUM_ARGS', 'api_markdown', 'notebook_module', 'build_docs', 'find_chromium', 'screenshot_page']
+__all__ = ['SITE_MARKER', 'CHROMIUM_ARGS', 'api_markdown', 'notebook_module', 'build_docs', 'check_site_folder', 'install_site',
+           'find_chromium', 'screenshot_page']
 
 # %% ../nbs/08_docs.ipynb
 def _public(mod):
@@ -50,10 +52,12 @@ def notebook_module(nb:Path)->str|None:
 # %% ../nbs/08_docs.ipynb
 def _page_name(nb:Path)->str: return nb.stem.replace('.', '_')
 
-def _paper_page(p, rows, exps_with_runs, method_pages):
+def _paper_page(p, rows, checks, exps_with_runs, method_pages):
     out = [f"# {p.name}: {p.title}", ""]
     pr = [r for r in rows if r['paper'] == p.name]
     out += ["## Claims and verdicts", "", results_markdown(pr) if pr else "No claims registered.", ""]
+    pc = [r for r in checks if r['paper'] == p.name]
+    if pc: out += ["## Checks", "", "Premises and sanity properties, never counted among the claims:", "", checks_markdown(pc), ""]
     out += ["## Run it", "", "```sh"] + [f"trustbook reproduce {p.name} --scale {s}" for s in ('smoke', 'cpu', 'paper')] + ["```", ""]
     mp = method_pages.get(p.method_notebook)
     if mp: out += ["## Method", "", f"The method, its equations and its code: [{p.method_notebook}](../{mp})", ""]
@@ -72,9 +76,10 @@ def build_docs(out:str|Path='_site', # where the static site goes
     from mkdocs.commands.build import build
     root = Path(root) if root else project_root()
     out = Path(out).resolve()
+    check_site_folder(out)  # before the build: a refusal costs nothing
     reg = load_registry(root)
     results = collect_results()
-    rows = results_table(reg, results)
+    rows, checks = results_table(reg, results), results_table(reg, results, checks=True)
     with tempfile.TemporaryDirectory() as t:
         docs = Path(t)/'docs'; docs.mkdir()
         readme = (root/'README.md').read_text()
@@ -112,13 +117,13 @@ def build_docs(out:str|Path='_site', # where the static site goes
         (docs/'papers').mkdir()
         nav_papers = []
         for p in reg.values():
-            (docs/'papers'/f'{p.name}.md').write_text(_paper_page(p, rows, exps_with_runs, method_pages))
+            (docs/'papers'/f'{p.name}.md').write_text(_paper_page(p, rows, checks, exps_with_runs, method_pages))
             nav_papers.append({p.name: f'papers/{p.name}.md'})
         (docs/'results.md').write_text("# Results\n\n" + results_markdown(rows))
         nav = [{'Home': 'index.md'}, {'Results': 'results.md'}, {'Papers': nav_papers}, {'Methods': nav_methods}]
         if nav_exps: nav.append({'Experiments': nav_exps})
         if (docs/'CONTRIBUTING.md').exists(): nav.append({'Contributing': 'CONTRIBUTING.md'})
-        cfg = dict(site_name='trustbook', docs_dir=str(docs), site_dir=str(out), use_directory_urls=False, nav=nav,
+        cfg = dict(site_name='trustbook', docs_dir=str(docs), site_dir=str(Path(t)/'site'), use_directory_urls=False, nav=nav,
                    theme=dict(name='material', font=False, features=['navigation.sections']),
                    plugins=['search', 'offline', {'mkdocs-jupyter': dict(include=['*.ipynb'], execute=False, include_source=False,
                                                                          ignore_h1_titles=False, allow_errors=True, cache=False)}],
@@ -127,8 +132,46 @@ def build_docs(out:str|Path='_site', # where the static site goes
         import yaml; cfg_path.write_text(yaml.safe_dump(cfg))
         import logging; logging.getLogger('mkdocs').setLevel(logging.ERROR)
         build(load_config(str(cfg_path)))
+        install_site(Path(t)/'site', out)
     if screenshot: screenshot_page(out/'index.html', screenshot)
     print(f"site written to {out} ({len(nav_papers)} papers, {len(nav_methods)} method pages, {len(nav_exps)} experiment pages)")
+    return out
+
+# %% ../nbs/08_docs.ipynb
+SITE_MARKER = '.trustbook-site'
+
+def _site_files(out:Path)->list[str]:
+    try: return list(json.loads((out/SITE_MARKER).read_text())['files'])
+    except (OSError, ValueError, KeyError, TypeError): return []
+
+def check_site_folder(out:Path)->Path:
+    "`out` if the site may be written there (empty, new, or an earlier trustbook site), else a `TrustbookError` saying why."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise TrustbookError(f"--out {out} is a file; give a folder for the site")
+    if out.is_dir() and any(out.iterdir()) and not (out/SITE_MARKER).is_file():
+        raise TrustbookError(f"--out {out} is not empty and holds no site built by trustbook (no {SITE_MARKER} file); the site "
+                             f"would mix with, or replace, the files there: give a new or empty folder (a site built by a trustbook older "
+                             f"than the marker: delete it first)")
+    return out
+
+def install_site(built:Path, # the freshly built site
+                 out:Path, # where it goes (see `check_site_folder`)
+                ):
+    "Replace the files the previous site in `out` wrote by those of `built`, touching nothing else; write the marker."
+    check_site_folder(out)
+    out = Path(out); base = out.resolve()
+    old = [r for r in _site_files(out) if (out/r).resolve().is_relative_to(base)]  # never outside `out`, whatever the marker says
+    new = sorted(str(f.relative_to(built)) for f in Path(built).rglob('*') if f.is_file())
+    clash = [r for r in new if (out/r).exists() and r not in old and r != SITE_MARKER]
+    if clash: raise TrustbookError(f"--out {out}: the site would overwrite {len(clash)} file(s) it did not write, e.g. {clash[0]}; "
+                                   f"move them away or choose another folder")
+    for r in old:
+        if (out/r).is_file(): (out/r).unlink()
+    for d in sorted({(out/r).parent for r in old}, key=lambda p: -len(p.parts)):  # folders the old site left empty
+        while d != out and d.is_dir() and not any(d.iterdir()): d.rmdir(); d = d.parent
+    for r in new:
+        (out/r).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(Path(built)/r, out/r)
+    (out/SITE_MARKER).write_text(json.dumps(dict(built_by='trustbook docs', files=new), indent=1))
     return out
 
 # %% ../nbs/08_docs.ipynb

@@ -12,8 +12,8 @@ from .core import TrustbookError, atomic_path, progress
 # %% auto 0
 __all__ = ['Checkpointer', 'launch_rank', 'is_main_process', 'fingerprint', 'set_run_checkpoints', 'loop_checkpointer',
            'autocast', 'channels_last', 'rank_world', 'shard', 'run_accelerator', 'loop_accelerator', 'agree',
-           'release', 'FitState', 'Callback', 'unwrap', 'fit', 'EarlyStopping', 'file_lock', 'cache_key',
-           'cached_model']
+           'release', 'FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_loops', 'fit', 'EarlyStopping',
+           'file_lock', 'cache_key', 'cached_model']
 
 # %% ../nbs/09_train.ipynb
 def _module_state_names(m):
@@ -352,6 +352,34 @@ def _split_losses(out):
     return losses, {k[4:]: float(v) for k, v in out.items() if k.startswith('log_')}
 
 # %% ../nbs/09_train.ipynb
+_REHEARSAL = dict(loops=[])
+
+def rehearsal_steps()->int|None:
+    "Updates per training loop in a rehearsal (`TRUSTBOOK_REHEARSE_STEPS`, set by `trustbook reproduce --rehearse`), else None."
+    import os
+    v = os.environ.get('TRUSTBOOK_REHEARSE_STEPS')
+    if not v: return None
+    try: n = int(v)
+    except ValueError: raise TrustbookError(f"TRUSTBOOK_REHEARSE_STEPS must be a positive integer, got {v!r}") from None
+    if n < 1: raise TrustbookError(f"TRUSTBOOK_REHEARSE_STEPS must be a positive integer, got {v!r}")
+    return n
+
+def _record_rehearsal(name, desc, ticks, planned, dev):
+    import torch, resource
+    gaps = np.diff(ticks)
+    # the first update pays for allocation and warm-up: time the later ones when there are any
+    per = float(np.median(gaps[1:])) if len(gaps) > 1 else float(gaps[0]) if len(gaps) else float('nan')
+    if dev.type == 'cuda': mem, where = torch.cuda.max_memory_allocated(dev) / 2**20, 'gpu'
+    else: mem, where = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 2**20), 'cpu rss'
+    _REHEARSAL['loops'].append(dict(loop=name, desc=desc, updates=len(gaps), seconds_per_update=per, planned_updates=planned,
+                                    estimated_s=per * planned if planned else None, peak_memory_mb=round(mem, 1), memory=where,
+                                    device=str(dev)))
+
+def rehearsal_loops()->list[dict]:
+    "What each training loop of this process measured in a rehearsal: updates made, seconds per update, peak memory, the full run's planned updates."
+    return list(_REHEARSAL['loops'])
+
+# %% ../nbs/09_train.ipynb
 def _clip(params, clip, accelerator):
     import torch
     if clip: (accelerator.clip_grad_norm_ if accelerator is not None else torch.nn.utils.clip_grad_norm_)(params, clip)
@@ -403,6 +431,8 @@ def fit(model, # the nn.Module that trains (a ModuleList for two models trained 
     elif not isinstance(opt, torch.optim.Optimizer): opt = opt(params)
     if sched is not None and not hasattr(sched, 'step'): sched = sched(opt)
     g = torch.Generator().manual_seed(seed)
+    cap = rehearsal_steps()
+    if cap: checkpoint = False  # a rehearsal measures a few updates; it never writes or resumes checkpoints
     # a step that keeps state of its own (a counter, a running estimate) is a Callback too: it is checkpointed and hooked
     cbs = list(callbacks) + ([step] if isinstance(step, Callback) and step not in callbacks else [])
     state, cbs = dict(state or {}), sorted(cbs, key=lambda c: getattr(c, 'order', 0))
@@ -437,12 +467,15 @@ def fit(model, # the nn.Module that trains (a ModuleList for two models trained 
         return sum(losses.values()), {k[4:] if k.startswith('log_') else k: v for k, v in vals.items()}
     def updated(rec):
         nonlocal n_upd
-        s.step += 1; n_upd += 1; hist['steps'] = s.step; hist['losses'].append(rec)
+        s.step += 1; n_upd += 1; hist['steps'] = s.step; hist['losses'].append(rec); ticks.append(time.perf_counter())
+        if cap and s.step - first >= cap: s.stop, s.stop_reason = True, 'rehearsal'
         for k, v in rec.items(): sums[k] = sums.get(k, 0.0) + v
         if sched is not None and sched_every == 'step': sched.step()
         for c in cbs: getattr(c, 'on_step_end', lambda s, r: None)(s, rec)
         if cpu_budget is not None and time.process_time() - cpu0 >= cpu_budget: s.stop, s.stop_reason = True, 'cpu budget'
     hook = lambda name: [getattr(c, name, lambda s: None)(s) for c in cbs]
+    first, ticks, n_batches = s.step, [time.perf_counter()], None
+    if cap and dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
     bar = progress(total=total, initial=min(s.epoch if epochs is not None else s.step, total), desc=desc or name,
                    unit='epoch' if epochs is not None else 'step', disable=True if finished else None)
     if not finished and not (s.step or pos): hook('on_fit_start')
@@ -453,7 +486,9 @@ def fit(model, # the nn.Module that trains (a ModuleList for two models trained 
             epoch_gens, s.record, sums, n_upd = _gen_states(gens), {}, {}, 0
             hook('on_epoch_start')
         model.train(train_mode)
-        it = iter(batches(s.epoch, g))
+        it = batches(s.epoch, g)
+        if n_batches is None and hasattr(it, '__len__'): n_batches = len(it)
+        it = iter(it)
         if resuming and epochs is not None:
             now = _global_rng()
             for _ in range(pos): next(it)
@@ -500,6 +535,8 @@ def fit(model, # the nn.Module that trains (a ModuleList for two models trained 
         hist['stopped'] = s.stop_reason if s.stop else None
         hook('on_fit_end')
         save(final=True)
+    if cap: _record_rehearsal(name, desc, ticks, steps if steps is not None else
+                              (epochs * -(-n_batches // grad_accum) if n_batches is not None else None), dev)
     release(accelerator, model, opt)
     model.eval()
     return hist
