@@ -15,8 +15,8 @@ from .images import (read_image, imresize, imresize_torch, mod_crop, make_lr, ch
 from .datasets import SR_TEST_SETS
 
 # %% auto 0
-__all__ = ['IMAGE_EXTS', 'SKIMAGE_SPLIT', 'check_pair', 'SRPair', 'pairs_from_folder', 'load_benchmark', 'benchmark_available',
-           'skimage_images', 'skimage_pairs', 'random_patches', 'SRData', 'experiment_data']
+__all__ = ['IMAGE_EXTS', 'DERIVED_SCALES', 'SKIMAGE_SPLIT', 'check_pair', 'SRPair', 'pairs_from_folder', 'load_benchmark',
+           'benchmark_available', 'skimage_images', 'skimage_pairs', 'random_patches', 'SRData', 'experiment_data']
 
 # %% ../../nbs/50_sr.data.ipynb
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
@@ -93,31 +93,37 @@ def pairs_from_folder(hr_dir:str|Path, # folder of HR images (or of *_HR/*_LR pa
     return pairs
 
 # %% ../../nbs/50_sr.data.ipynb
+DERIVED_SCALES = {('BSD100', 2): 4} # (set, scale) -> the published scale whose HR files give that scale exactly
+
 def load_benchmark(name:str, # 'Set5', 'Set14' or 'BSD100'
-                   scale:int, # SR scale available for that set
+                   scale:int, # SR scale available for that set (`SR_TEST_SETS`, or derived: `DERIVED_SCALES`)
                    download:bool=False, # fetch from the source if not on disk
                   )->list[SRPair]:
     "A standard SR test set from `sr_benchmarks` (grayscale images kept single-channel, as published numbers score them)."
     if name not in SR_TEST_SETS: raise TrustbookError(f"unknown SR test set {name!r}; known: {', '.join(SR_TEST_SETS)} (Urban100 is in `sr_benchmark_full`)")
-    if scale not in SR_TEST_SETS[name]: raise TrustbookError(f"{name} has scales {SR_TEST_SETS[name]} in sr_benchmarks, not x{scale}")
-    folder = dataset_dir('sr_benchmarks', download=download)/name/f'image_SRF_{scale}'
-    return pairs_from_folder(folder, scale)
+    src = scale if scale in SR_TEST_SETS[name] else DERIVED_SCALES.get((name, scale))
+    if src is None: raise TrustbookError(f"{name} has scales {SR_TEST_SETS[name]} in sr_benchmarks, not x{scale}")
+    pairs = pairs_from_folder(dataset_dir('sr_benchmarks', download=download)/name/f'image_SRF_{src}', src)
+    if src == scale: return pairs
+    return [SRPair(p.name.replace(f'_SRF_{src}', f'_SRF_{scale}'), *make_lr(p.hr, scale), scale) for p in pairs]
 
 def benchmark_available(name:str='Set5', scale:int=2)->bool:
     "Whether `load_benchmark(name, scale)` would find its files without a download."
+    if name not in SR_TEST_SETS or (scale not in SR_TEST_SETS[name] and (name, scale) not in DERIVED_SCALES): return False
     try: dataset_dir('sr_benchmarks'); return True
     except TrustbookError: return False
 
 # %% ../../nbs/50_sr.data.ipynb
 SKIMAGE_SPLIT = {
-    'train': ('astronaut.png', 'rocket.jpg', 'hubble_deep_field.jpg', 'retina.jpg', 'ihc.png', 'brick.png', 'grass.png', 'gravel.png', 'cell.png'),
+    'train': ('astronaut.png', 'rocket.jpg', 'hubble_deep_field.jpg', 'retina.jpg', 'brick.png', 'grass.png', 'gravel.png', 'cell.png'),
+    'val': ('coins.png', 'ihc.png'), # model selection and convergence are judged here, never on a test set
     'test': ('chelsea.png', 'coffee.png', 'camera.png'),
 }
 
-def skimage_images(split:str, # 'train' or 'test'
+def skimage_images(split:str, # 'train', 'val' or 'test'
                    max_side:int|None=None, # centre-crop larger images to this side (keeps training cheap)
                   )->dict[str, np.ndarray]:
-    "The scikit-image photos of `split` as uint8 arrays: train images as RGB (grey repeated), test greys kept 1-channel."
+    "The scikit-image photos of `split` as uint8 arrays: train images as RGB (grey repeated), val/test greys kept 1-channel."
     if split not in SKIMAGE_SPLIT: raise TrustbookError(f"split must be one of {list(SKIMAGE_SPLIT)}, got {split!r}")
     out = {}
     for f in SKIMAGE_SPLIT[split]:
@@ -128,7 +134,7 @@ def skimage_images(split:str, # 'train' or 'test'
         out[Path(f).stem] = img
     return out
 
-def skimage_pairs(split:str, # 'train' or 'test'
+def skimage_pairs(split:str, # 'train', 'val' or 'test'
                   scale:int, # the SR scale
                   max_side:int|None=None, # centre-crop larger images to this side
                  )->list[SRPair]:
@@ -169,31 +175,43 @@ def random_patches(pairs:list[SRPair], # training pairs (RGB)
 # %% ../../nbs/50_sr.data.ipynb
 @dataclass
 class SRData:
-    "What an SR experiment trains and tests on."
+    "What an SR experiment trains, validates and tests on."
     train: list # training `SRPair`s
-    test_sets: dict # name -> list of `SRPair`; the first is the main one
+    val: list # validation `SRPair`s (model selection, convergence)
+    test_sets: dict # name -> list of `SRPair`
     name: str # names the training data (part of cache keys)
+    test_note: str = '' # which test images, in words
 
     @property
     def main_set(self)->str: return next(iter(self.test_sets))
 
 def experiment_data(train_data:str='skimage', # 'skimage' (cpu) or 'div2k' (paper)
                     sr_scale:int=2, # the SR scale
-                    max_side:int=320, # centre-crop training photos to this side (skimage)
-                    test_max_side:int=0, # centre-crop test photos to this side (0: whole images)
-                    benchmarks:str='', # comma-separated standard sets also tested on where `TRUSTBOOK_DATA` has them
+                    max_side:int=512, # centre-crop training photos to this side (skimage)
+                    test_max_side:int=0, # centre-crop the stand-in test photos to this side (0: whole images)
+                    benchmarks:str='Set5,Set14,BSD100', # comma-separated standard test sets, used where `TRUSTBOOK_DATA` has them
+                    val_side:int=192, # centre-crop the validation photos to this side
                    )->SRData:
-    "Training pairs and test sets of an SR experiment."
+    "Training, validation and test pairs of an SR experiment."
     check_sr_scale(sr_scale)
+    names = [b.strip() for b in benchmarks.split(',') if b.strip()]
+    for b in names:
+        if b not in SR_TEST_SETS: raise TrustbookError(f"unknown test set {b!r} in benchmarks; known: {', '.join(SR_TEST_SETS)}")
     if train_data == 'skimage':
-        d = SRData(skimage_pairs('train', sr_scale, max_side=max_side),
-                   {'skimage-test': skimage_pairs('test', sr_scale, max_side=test_max_side or None)}, f'skimage-train-{max_side}')
+        train, val = skimage_pairs('train', sr_scale, max_side=max_side), skimage_pairs('val', sr_scale, max_side=val_side)
+        name = f'skimage-train-{max_side}'
     elif train_data == 'div2k':
         root = dataset_dir('div2k', download=True)
-        d = SRData(pairs_from_folder(root/'DIV2K_train_HR', sr_scale, root/'DIV2K_train_LR_bicubic'/f'X{sr_scale}'), {}, 'div2k')
+        train = pairs_from_folder(root/'DIV2K_train_HR', sr_scale, root/'DIV2K_train_LR_bicubic'/f'X{sr_scale}')
+        val = pairs_from_folder(root/'DIV2K_valid_HR', sr_scale, root/'DIV2K_valid_LR_bicubic'/f'X{sr_scale}')[:10]
+        name = 'div2k'
     else: raise TrustbookError(f"train_data must be 'skimage' or 'div2k', got {train_data!r}")
-    for b in [b.strip() for b in benchmarks.split(',') if b.strip()]:
-        if b not in SR_TEST_SETS: raise TrustbookError(f"unknown test set {b!r} in benchmarks; known: {', '.join(SR_TEST_SETS)}")
-        if benchmark_available() and sr_scale in SR_TEST_SETS[b]: d.test_sets[b] = load_benchmark(b, sr_scale)
-    if not d.test_sets: raise TrustbookError(f"no test set for x{sr_scale}: name one of {', '.join(SR_TEST_SETS)} in benchmarks and set TRUSTBOOK_DATA")
-    return d
+    tests = {b: load_benchmark(b, sr_scale) for b in names if benchmark_available(b, sr_scale)}
+    if tests:
+        note = ' + '.join(f"{b} ({len(p)})" for b, p in tests.items()) + f" at x{sr_scale}"
+        if 'BSD100' in tests and (sr_scale not in SR_TEST_SETS['BSD100']): note += " (BSD100 LR made from its HR files)"
+    else:
+        tests = {'skimage-test': skimage_pairs('test', sr_scale, max_side=test_max_side or None)}
+        note = (f"scikit-image's held-out photos ({', '.join(p.name for p in tests['skimage-test'])}), x{sr_scale}: the standard sets "
+                f"({', '.join(names) or 'none named'}) are not on disk (set TRUSTBOOK_DATA)")
+    return SRData(train, val, tests, name, note)

@@ -4,6 +4,7 @@
 
 # %% ../../nbs/50_sr.kd.ipynb 3
 from __future__ import annotations
+import time
 import numpy as np
 import torch
 from torch import nn
@@ -15,8 +16,8 @@ from .data import SRPair, random_patches
 from .models import check_sr_net, sr_scale, stage_widths
 
 # %% auto 0
-__all__ = ['DISTILLERS', 'Distiller', 'LogitsKD', 'FeatureKD', 'FitNet', 'attention_map', 'AT', 'spatial_affinity', 'FAKD',
-           'make_distiller', 'train_sr']
+__all__ = ['DISTILLERS', 'Distiller', 'LogitsKD', 'feature_targets', 'FeatureKD', 'FitNet', 'attention_map', 'AT',
+           'spatial_affinity', 'FAKD', 'make_distiller', 'PatchPool', 'train_sr']
 
 # %% ../../nbs/50_sr.kd.ipynb
 # the registry is found by name from anywhere: its defining modules are imported on the first lookup
@@ -56,9 +57,25 @@ class Distiller(nn.Module):
         d.update(self.extra_loss(lr, hr, out))
         return d
     def extra_loss(self, lr, hr, out)->dict: return {}
-    def forward(self, lr, hr, phase:int=0)->dict:
+    def forward(self, lr, hr, phase:int=0, targets:dict|None=None)->dict:
         "The loss terms of `phase` (a forward through the module, so a data-parallel wrapper can sync gradients)."
-        return getattr(self, self.phases[phase])(lr, hr)
+        self._targets = targets
+        try: return getattr(self, self.phases[phase])(lr, hr)
+        finally: self._targets = None
+    # what the frozen teacher computes from a training patch alone can be computed once for a fixed set of patches
+    def teacher_targets(self, lr, hr)->dict:
+        "The teacher's outputs this method needs for patches (lr, hr), by name (computed without gradients)."
+        return {}
+    def target(self, name:str, compute):
+        "This batch's teacher target `name`: precomputed (`PatchPool`) if given, else `compute()` without gradients."
+        t = getattr(self, '_targets', None)
+        if t is not None and name in t: return t[name]
+        with torch.no_grad(): return compute()
+    def teacher_features(self, lr):
+        "The teacher's output and stage features for `lr` (the precomputed ones if the batch has them)."
+        t = getattr(self, '_targets', None)
+        if t is not None and 'feat0' in t: return t['out'], [t[f'feat{i}'] for i in range(sum(k.startswith('feat') for k in t))]
+        with torch.no_grad(): return self.teacher.forward_features(lr)
 
 @DISTILLERS.register()
 class LogitsKD(Distiller):
@@ -66,10 +83,14 @@ class LogitsKD(Distiller):
     name = 'logits'
     def __init__(self, student, teacher, w_kd=1.0, w_feat=1.0):
         super().__init__(student, teacher, w_kd, w_feat); self.need_teacher()
-    def teacher_out(self, lr):
-        with torch.no_grad(): return self.teacher(lr)
+    def teacher_targets(self, lr, hr): return {'out': self.teacher(lr)}
     def extra_loss(self, lr, hr, out):
-        return {'kd': self.w_kd * F.l1_loss(out, self.teacher_out(lr))}
+        return {'kd': self.w_kd * F.l1_loss(out, self.target('out', lambda: self.teacher(lr)))}
+
+def feature_targets(teacher, lr)->dict:
+    "The teacher's output and stage features as named targets: 'out', 'feat0', 'feat1', ..."
+    out, fs = teacher.forward_features(lr)
+    return {'out': out, **{f'feat{i}': f for i, f in enumerate(fs)}}
 
 def _check_stages(s_widths:list, t_widths:list):
     if len(s_widths) != len(t_widths):
@@ -83,9 +104,10 @@ class FeatureKD(LogitsKD):
         self.s_widths, self.t_widths = stage_widths(student), stage_widths(teacher)
         _check_stages(self.s_widths, self.t_widths)
     def feature_loss(self, i:int, f, g): raise NotImplementedError
+    def teacher_targets(self, lr, hr): return feature_targets(self.teacher, lr)
     def losses(self, lr, hr)->dict:
         out, fs = self.student.forward_features(lr)
-        with torch.no_grad(): t_out, t_fs = self.teacher.forward_features(lr)
+        t_out, t_fs = self.teacher_features(lr)
         feat = sum(self.feature_loss(i, f, g) for i, (f, g) in enumerate(zip(fs, t_fs))) / len(fs)
         return {'rec': F.l1_loss(out, hr), 'kd': self.w_kd * F.l1_loss(out, t_out), 'feat': self.w_feat * feat}
 
@@ -130,9 +152,47 @@ def make_distiller(method:str, # a name in `DISTILLERS`: 'scratch', 'logits', 'f
 # %% ../../nbs/50_sr.kd.ipynb
 def _sr_step(model, batch, phase=0):
     "One phase of one batch: the distiller (or its data-parallel wrapper) gives the loss terms."
-    lr, hr = batch
+    if isinstance(batch, dict):  # a `PatchPool` batch: patches and the teacher's precomputed targets
+        lr, hr, targets = batch['lr'], batch['hr'], {k[2:]: v for k, v in batch.items() if k.startswith('t_')}
+    else: (lr, hr), targets = batch, None
     if lr.is_cuda: lr, hr = (t.contiguous(memory_format=torch.channels_last) for t in (lr, hr))
-    return model(lr, hr, phase)
+    return model(lr, hr, phase, targets=targets)
+
+class PatchPool:
+    "A fixed training set of aligned patches drawn once from pairs; the teacher's targets on it are computed once, for every method and seed."
+    def __init__(self, pairs:list[SRPair], # training pairs (RGB)
+                 size:int, # patches in the pool
+                 patch:int, # LR patch side
+                 seed:int=0, # seeds which patches are drawn (the data, fixed across the seeds of the students)
+                 augment:bool=True, # random flips and transpose, drawn once per patch
+                ):
+        pairs = _check_pairs(pairs, 'pool pairs')
+        if not (isinstance(size, int) and size >= 1): raise TrustbookError(f"size must be a positive integer, got {size!r}")
+        self.lr, self.hr = random_patches(pairs, size, patch, np.random.default_rng(seed), augment)
+        self.patch, self.scale, self.names = patch, pairs[0].scale, [p.name for p in pairs]
+        self.teacher, self.targets, self.cost = None, {}, {}
+    def __len__(self): return len(self.lr)
+    def prepare(self, distiller, chunk:int=128):
+        "Compute (once) the targets `distiller` needs from the pool's teacher; a pool keeps the targets of one teacher."
+        t = distiller.teacher
+        if t is None: return
+        if self.teacher is not t: self.teacher, self.targets, self.cost = t, {}, {}
+        dev = next(t.parameters()).device
+        with torch.no_grad():
+            probe = distiller.teacher_targets(self.lr[:1].to(dev), self.hr[:1].to(dev))
+            if not set(probe) - set(self.targets) and distiller.name in self.cost: return
+            t0 = time.process_time()
+            parts = [distiller.teacher_targets(self.lr[i:i + chunk].to(dev), self.hr[i:i + chunk].to(dev)) for i in range(0, len(self), chunk)]
+        # what this method's teacher passes cost per patch: a method that runs the teacher on each batch pays it every iteration
+        self.cost[distiller.name] = (time.process_time() - t0) / len(self)
+        self.targets.update({k: torch.cat([p[k].cpu() for p in parts]) for k in probe if k not in self.targets})
+    def batch(self, idx:np.ndarray, distiller=None)->dict:
+        "Patches `idx` (and the targets of `distiller`'s teacher, if this pool holds them)."
+        i = torch.as_tensor(idx)
+        b = {'lr': self.lr[i], 'hr': self.hr[i]}
+        if distiller is not None and distiller.teacher is not None and distiller.teacher is self.teacher:
+            b.update({f't_{k}': v[i] for k, v in self.targets.items()})
+        return b
 
 def _check_pairs(pairs, what='pairs'):
     if not isinstance(pairs, (list, tuple)) or not pairs or not all(isinstance(p, SRPair) for p in pairs):
@@ -141,36 +201,48 @@ def _check_pairs(pairs, what='pairs'):
     return list(pairs)
 
 def train_sr(distiller:Distiller, # what to train (its student and extra modules; see `make_distiller`)
-             pairs:list[SRPair], # training pairs
+             pairs:list[SRPair]|PatchPool, # training pairs (fresh random patches every iteration), or a fixed `PatchPool`
              iters:int, # iterations (batches); each makes one optimiser update per phase
              batch:int=16, # patches per iteration (the global batch when data-parallel)
-             patch:int=24, # LR patch side
+             patch:int|None=None, # LR patch side (default 24; a pool's own)
              lr:float=2e-4, # Adam learning rate
              seed:int=0, # seeds the patch sampler and torch's generator (random masks, tiles)
              cpu_budget:float|None=None, # stop after this many CPU seconds (equal-compute comparisons)
              desc:str|None=None, # progress-bar label
              checkpoint=None, # a checkpoint file; None: automatic in a runner's run; False: never
              accelerator='auto', # an `accelerate.Accelerator` (data parallel), 'auto' (the launch's) or None (one process)
-             callbacks:tuple=(), # `trustbook.train.Callback`s (e.g. evaluation during training)
+             callbacks:tuple=(), # `trustbook.train.Callback`s (e.g. `sr.training.ValidationCurve`)
+             sched:str|None='multistep', # 'multistep': halve the learning rate at 50% and 75% of `iters`; None: constant (a callback may change it)
+             precompute:bool=True, # with a pool: use the teacher targets it computes once (False: run the teacher on each batch)
             )->dict:
     "Train in place; returns `fit`'s history (per-iteration losses, counts, CPU seconds) with `iters` and `updates`."
     if not isinstance(distiller, Distiller): raise TrustbookError(f"distiller must come from make_distiller(...), got {type(distiller).__name__}")
-    pairs = _check_pairs(pairs)
+    pool = pairs if isinstance(pairs, PatchPool) else None
+    if pool is None: pairs, patch = _check_pairs(pairs), patch or 24
+    elif patch not in (None, pool.patch): raise TrustbookError(f"the pool's patches are {pool.patch} pixels, not {patch}: leave patch=None")
     if not isinstance(iters, int) or isinstance(iters, bool) or iters < 1: raise TrustbookError(f"iters must be a positive integer, got {iters!r}")
+    if sched not in ('multistep', None): raise TrustbookError(f"sched must be 'multistep' or None, got {sched!r}")
     acc = loop_accelerator(accelerator, cpu_budget)
     dev = acc.device if acc is not None else next(distiller.parameters()).device
     # tensor cores prefer channels-last convolutions; on the CPU the layout stays as it is (same numbers)
     if channels_last(dev): distiller.to(dev, memory_format=torch.channels_last)
     rng = np.random.default_rng(seed)
+    if pool is not None and precompute:
+        pool.prepare(distiller)
+        # CPU clocks of the run count the teacher's passes as if made on each batch (`ValidationCurve.extra_cpu_per_step`)
+        for c in callbacks:
+            if hasattr(c, 'extra_cpu_per_step'): c.extra_cpu_per_step = batch * pool.cost.get(distiller.name, 0.0)
+    use = distiller if precompute else None
     def batches(epoch, g):  # one endless stream of patches from the checkpointed NumPy generator
-        while True: yield random_patches(pairs, batch, patch, rng)
+        while True: yield random_patches(pairs, batch, patch, rng) if pool is None else pool.batch(rng.integers(len(pool), size=batch), use)
     t = distiller.teacher
     h = fit(distiller, _sr_step, batches, steps=iters, phases=len(distiller.phases),
             opt=lambda ps: torch.optim.Adam(ps, lr=lr, betas=(0.9, 0.99)),
-            sched=lambda o: torch.optim.lr_scheduler.MultiStepLR(o, [iters // 2, 3 * iters // 4], 0.5), sched_every='step',
+            sched=(lambda o: torch.optim.lr_scheduler.MultiStepLR(o, [iters // 2, 3 * iters // 4], 0.5)) if sched else None, sched_every='step',
             state={'patches': rng}, seed=seed, reseed=True, cpu_budget=cpu_budget, callbacks=callbacks,
-            checkpoint=checkpoint, name='sr', key=dict(method=distiller.name, batch=batch, patch=patch, lr=lr),
+            checkpoint=checkpoint, name='sr', key=dict(method=distiller.name, batch=batch, patch=patch, lr=lr, sched=sched, pool=pool is not None, precompute=precompute,
+                                                       callbacks=[c.key() if hasattr(c, 'key') else type(c).__qualname__ for c in callbacks]),
             # the frozen teacher is part of what the loop computes from (its weights are not trainable, so say them)
-            data=dict(pairs=pairs, teacher=None if t is None else list(t.state_dict().values())),
+            data=dict(pairs=pairs if pool is None else (pool.lr, pool.hr), teacher=None if t is None else list(t.state_dict().values())),
             accelerator=acc, desc=desc or distiller.name)
     return dict(h, iters=h['steps'], updates=h['steps'] * len(distiller.phases))

@@ -9,7 +9,7 @@ from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError
 from .models import stage_widths, embed_width
-from .kd import DISTILLERS, LogitsKD, _check_stages
+from .kd import DISTILLERS, LogitsKD, _check_stages, feature_targets
 
 # %% auto 0
 __all__ = ['conv1', 'random_mask_3d', 'FeaturePriorMixer', 'MiPKD']
@@ -30,18 +30,20 @@ class FeaturePriorMixer(nn.Module):
                  c_t:int, # teacher width
                  latent:int, # latent width (trustbook choice: the student's width)
                  mask_p:float=0.5, # P(latent element taken from the teacher) (trustbook choice)
+                 fixed_teacher:bool=True, # align the student's latent to a fixed teacher latent (stop-gradient); False: pull both (degenerate)
                 ):
         super().__init__()
         self.enc_s, self.enc_t = conv1(c_s, latent), conv1(c_t, latent)
         self.dec_s, self.dec_t = conv1(latent, c_s), conv1(latent, c_t)
-        self.mask_p = mask_p
+        self.mask_p, self.fixed_teacher = mask_p, fixed_teacher
     def forward(self, f_s, f_t)->tuple[torch.Tensor, dict]:
-        "The mixed feature in the student's space and the stage's auxiliary losses (AE and latent alignment)."
+        "The mixed feature in the student's space and the stage's auxiliary losses (AE and latent alignment), and the teacher latent's scale."
         z_s, z_t = self.enc_s(f_s), self.enc_t(f_t)
         m = random_mask_3d(z_s.shape, self.mask_p).to(z_s)
         mixed = self.dec_s(m * z_t + (1 - m) * z_s)
         ae = F.l1_loss(self.dec_s(z_s), f_s) + F.l1_loss(self.dec_t(z_t), f_t)
-        return mixed, dict(ae=ae, latent=F.l1_loss(z_s, z_t))
+        align = F.l1_loss(z_s, z_t.detach() if self.fixed_teacher else z_t)
+        return mixed, dict(ae=ae, latent=align, zt=z_t.detach().abs().mean())
 
 # %% ../../nbs/51_sr.mipkd.ipynb
 @DISTILLERS.register()
@@ -58,6 +60,7 @@ class MiPKD(LogitsKD):
                  mask_p:float=0.5, # FPM mask probability (trustbook choice)
                  block_p:float=0.5, # BPM probability of a teacher stage (trustbook choice)
                  latent:int|None=None, # FPM latent width (default: the student stage's width)
+                 fixed_teacher:bool=True, # FPM alignment against a fixed teacher latent (see above)
                 ):
         super().__init__(student, teacher, w_kd, w_feat)
         if not (use_fpm or use_bpm): raise TrustbookError("MiPKD needs use_fpm or use_bpm (both off is plain logits KD)")
@@ -65,7 +68,7 @@ class MiPKD(LogitsKD):
         cs, ct = stage_widths(student), stage_widths(teacher)
         _check_stages(cs, ct)
         self.use_fpm, self.use_bpm, self.block_p = use_fpm, use_bpm, block_p
-        if use_fpm: self.fpm = nn.ModuleList(FeaturePriorMixer(a, b, latent or a, mask_p) for a, b in zip(cs, ct))
+        if use_fpm: self.fpm = nn.ModuleList(FeaturePriorMixer(a, b, latent or a, mask_p, fixed_teacher) for a, b in zip(cs, ct))
         if use_bpm:  # adapters: the student's features into teacher stage k, and its output back to the student's width
             s_in, t_in = [embed_width(student)] + cs[:-1], [embed_width(teacher)] + ct[:-1]
             self.to_t = nn.ModuleList(conv1(a, b) for a, b in zip(s_in, t_in))
@@ -73,7 +76,7 @@ class MiPKD(LogitsKD):
 
     def fpm_forward(self, lr, t_feats):
         "The student's forward pass with each stage's feature replaced by the FPM's mixed feature."
-        s = self.student; x0 = h = s.embed(lr); aux = {'ae': 0., 'latent': 0.}
+        s = self.student; x0 = h = s.embed(lr); aux = {'ae': 0., 'latent': 0., 'zt': 0.}
         for g, mix, ft in zip(s.groups, self.fpm, t_feats):
             h, a = mix(g(h), ft)
             for k in aux: aux[k] = aux[k] + a[k] / len(s.groups)
@@ -86,13 +89,15 @@ class MiPKD(LogitsKD):
             h = self.to_s[k](t.groups[k](self.to_t[k](h))) if use_t else s.groups[k](h)
         return s.reconstruct(h, x0, lr)
 
+    def teacher_targets(self, lr, hr): return feature_targets(self.teacher, lr)
     def losses(self, lr, hr)->dict:
         out = self.student(lr)
-        with torch.no_grad(): t_out, t_feats = self.teacher.forward_features(lr)
+        t_out, t_feats = self.teacher_features(lr)
         d = {'rec': F.l1_loss(out, hr), 'kd': self.w_kd * F.l1_loss(out, t_out)}
         if self.use_fpm:
             o, aux = self.fpm_forward(lr, t_feats)
             d['fpm'] = self.w_feat * (F.l1_loss(o, hr) + self.w_kd * F.l1_loss(o, t_out) + aux['ae'] + aux['latent'])
+            d['log_zt'] = aux['zt']  # logged only: the teacher latent's scale (a collapse would show here)
         if self.use_bpm:
             route = (torch.rand(len(self.student.groups)) < self.block_p).tolist()
             o = self.bpm_forward(lr, route)
