@@ -189,9 +189,14 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
             from concurrent.futures import ThreadPoolExecutor, wait
             ex = ThreadPoolExecutor(jobs)
             try:
-                futs = [ex.submit(one, e) for e in exps]
-                while wait(futs, timeout=0.5).not_done: pass  # wake up often: Ctrl-C reaches this thread
-                outcomes = [f.result() for f in futs]
+                # the longest runs first (by their last wall time; unknown ones first too): the jobs then end together
+                # instead of one long run starting last and running alone
+                from trustbook.overview import run_state
+                est = {e.name: run_state(e, scale, seed, overrides, processes)['estimate'] for e in exps}
+                order = sorted(exps, key=lambda e: -(est[e.name] if est[e.name] is not None else float('inf')))
+                futs = {e.name: ex.submit(one, e) for e in order}
+                while wait(list(futs.values()), timeout=0.5).not_done: pass  # wake up often: Ctrl-C reaches this thread
+                outcomes = [futs[e.name].result() for e in exps]
             except KeyboardInterrupt:
                 stop_all(); raise  # before the pool is shut down: it waits for the runs, which now end at once
             finally: ex.shutdown(wait=True, cancel_futures=True)
