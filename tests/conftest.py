@@ -37,6 +37,13 @@ def trustbook_cli(*args, env=None, cwd=None, timeout=600, **kw):
                           env=e, cwd=cwd or ROOT, timeout=timeout, **kw)
 
 
+def fresh_python(code:str, timeout:int=120)->str:
+    "Run `code` in a fresh interpreter (nothing imported yet, as a user's script starts) and return its stdout; fail with its stderr."
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout
+
+
 @pytest.fixture
 def toy_project(tmp_path):
     "A copy of the fixture project and an empty runs folder; returns (project, runs, env)."

@@ -1,4 +1,5 @@
 "Fast checks of the ADC / curation modules: bad inputs, detector properties on constructed cases, registries by name, a user's own model, and property-based tests of every loader of user files (no network)."
+from conftest import fresh_python
 import json, subprocess, sys, warnings
 import numpy as np, pytest, torch
 from hypothesis import given, settings, HealthCheck, strategies as st
@@ -126,9 +127,7 @@ def test_registries_resolve_in_a_fresh_interpreter():
     code = ("from trustbook.curation.robust import ROBUST_METHODS\nfrom trustbook.curation.detect import DETECTORS\n"
             "from trustbook.curation.noise import LABEL_NOISE\n"
             "print(ROBUST_METHODS['coteaching'].setting, DETECTORS['simifeat_rank'].needs, LABEL_NOISE['lookalike'].__module__)\n")
-    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == 'noise features trustbook.curation.noise'
+    assert fresh_python(code).strip() == 'noise features trustbook.curation.noise'
 
 def test_your_own_model_and_data():
     "The snippet of the ADC page's 'Your own model and data' section."

@@ -9,6 +9,7 @@ from trustbook.curation.core import (check_backbone, class_prototypes, per_class
 from trustbook.curation.lc import (masking_fractions, prunable_weights, masked_features, learning_complexity,
                                    flexrand_shares, flexrand_select, topk_select)
 from trustbook.curation.pruning import score, select_topk, ccs_select, prune_indices, pruning_scores
+from conftest import fresh_python
 
 torch.set_num_threads(1)
 
@@ -124,9 +125,8 @@ def test_registries_resolve_in_a_fresh_interpreter():
             "assert 'trustbook.curation.lc' not in sys.modules\n"
             "print(PRUNING_METHODS['lc'].score, PRUNING_SCORES['lc'].__module__, len(prune_indices('lc_easy', {'lc': np.arange(10.)}, np.zeros(10, int), 0.5)))\n"
             "print(PRUNING_METHODS['ccs'].score, PRUNING_METHODS['lc_geometric'].score)\n")
-    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split('\n')[0] == 'lc trustbook.curation.lc 5' and 'el2n lc_geometric' in r.stdout
+    out = fresh_python(code)
+    assert out.split('\n')[0] == 'lc trustbook.curation.lc 5' and 'el2n lc_geometric' in out
 
 def test_your_own_model_and_data():
     "The snippet of the LC page's 'Your own model and data' section."

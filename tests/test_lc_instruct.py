@@ -8,6 +8,7 @@ from trustbook.curation.lc_instruct import masked_subnets, lm_prunable_weights, 
 from trustbook.llm.instruct import (instruction_finetune, validate_alpaca, load_alpaca, sample_path, standin_instructions,
     standin_questions)
 from trustbook.llm.mmlu import validate_mmlu, read_mmlu, evaluate_mmlu, mmlu_accuracy, MMLU_CATEGORIES, MMLU_CATEGORY_GROUPS, LETTERS
+from conftest import fresh_python
 
 torch.set_num_threads(1)
 FACTS = dict(banana='yellow', apple='red', grass='green', sky='blue', snow='white')
@@ -138,8 +139,7 @@ def test_registries_resolve_by_name_in_a_fresh_interpreter():
              ('trustbook.curation.lc_instruct', 'SELECTIONS', ['lc', 'lc_category', 'lc_easy', 'random', 'full'])]
     for mod, attr, names in cases:
         code = f"import importlib; r = getattr(importlib.import_module({mod!r}), {attr!r}); assert all(callable(r[n]) for n in {names!r}), r.names(); print('ok')"
-        out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0 and out.stdout.strip() == 'ok', (mod, out.stderr[-2000:])
+        assert fresh_python(code).strip() == 'ok', mod
     from trustbook.registry import registry
     assert 'min_k_pp' in registry('membership score')   # and by kind, through `trustbook list`'s lookup
 

@@ -14,6 +14,7 @@ from trustbook.recsys.evaluation import full_ranking_metrics, target_rank_percen
 from trustbook.recsys.training import TrainConfig, method_config, fit
 from trustbook.recsys.hard_bpr import hard_bpr_from_margin, hard_bpr_loss, scaled_bpr_loss, hard_bpr_weight
 from trustbook.recsys.soft_bpr import soft_bpr_loss, pdns_loss, equivalence_gap, mix_negative
+from conftest import fresh_python
 
 
 class Fixed:
@@ -210,10 +211,9 @@ def test_registry_names_resolve_in_a_fresh_interpreter():
             "from trustbook.recsys.data import DATASETS; "
             "print(LOSSES['hard_bpr'].__module__, LOSSES['pdns'].__module__, method_config('DNS-Hard-BPR').loss, "
             "sorted(SAMPLERS.names()), sorted(MODELS.names()), 'ml-100k' in DATASETS)")
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ['trustbook.recsys.hard_bpr', 'trustbook.recsys.soft_bpr', 'hard_bpr', "['dns',", "'rns']",
-                                  "['lightgcn',", "'mf']", 'True'], out.stdout
+    out = fresh_python(code)
+    assert out.split() == ['trustbook.recsys.hard_bpr', 'trustbook.recsys.soft_bpr', 'hard_bpr', "['dns',", "'rns']",
+                                  "['lightgcn',", "'mf']", 'True'], out
 
 # ---------- the user's own recommender ----------
 class MyRec(torch.nn.Module):

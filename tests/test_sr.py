@@ -13,6 +13,7 @@ from trustbook.sr.models import edsr, rcan, Bicubic, super_resolve, n_params
 from trustbook.sr.kd import make_distiller, DISTILLERS, train_sr
 from trustbook.sr.mipkd import MiPKD
 from trustbook.sr.dukd import augment, invert_augment, draw_augment, zoom_in_tiles, zoom_out, AUG_OPS
+from conftest import fresh_python
 
 MIRROR = Path(__file__).resolve().parents[1].parent/'shared'/'data'
 
@@ -185,13 +186,10 @@ def test_read_image_on_arbitrary_bytes(tmp_path_factory, data, gray):
 # --- issue 20: registry by name, the SR-net protocol, the user's own model ----------------------------------------
 
 def test_distiller_resolves_by_name_in_a_fresh_interpreter():
-    import subprocess, sys
     code = ("from trustbook.sr.kd import make_distiller; from trustbook.sr.models import edsr; "
             "d = make_distiller('dukd', edsr(2, 8, 2, 2), edsr(2, 8, 2, 2)); m = make_distiller('mipkd', edsr(2, 8, 2, 2), edsr(2, 8, 2, 2)); "
             "print(type(d).__module__, type(m).__module__)")
-    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.split() == ['trustbook.sr.dukd', 'trustbook.sr.mipkd']
+    assert fresh_python(code).split() == ['trustbook.sr.dukd', 'trustbook.sr.mipkd']
 
 
 class _PlainSR(torch.nn.Module):

@@ -4,14 +4,14 @@
 
 # %% ../nbs/03d_launch.ipynb 3
 from __future__ import annotations
-import os, sys, time, signal, subprocess, threading
+import os, sys, time, random, signal, subprocess, threading
 from pathlib import Path
 import yaml
 from .core import TrustbookError, STATUS_ENV
 
 # %% auto 0
-__all__ = ['STOP', 'papermill_command', 'spawn', 'kill_tree', 'reap', 'stop_all', 'rank_environments', 'notebook_error',
-           'execute']
+__all__ = ['STOP', 'KERNEL_START_FAILURES', 'papermill_command', 'spawn', 'kill_tree', 'reap', 'stop_all', 'rank_environments',
+           'notebook_error', 'execute']
 
 # %% ../nbs/03d_launch.ipynb
 _CHILD = """import os, sys, ctypes, signal
@@ -125,18 +125,18 @@ def _failure_line(log:Path)->str:
     errs = [l for l in lines if 'Error' in l or 'Exception' in l]
     return (errs or lines or ['(empty log)'])[-1][:500]
 
-def execute(notebook:Path, # the experiment notebook
-            out:Path, # the run's folder
-            params:dict, # papermill parameters (out_dir included)
-            processes:int=1, # processes in the launch (1: a plain run, no rank environment)
-            kernel:str='python3', # Jupyter kernel
-            status_file:Path|None=None, # where rank 0's progress bars report (see `trustbook.core.progress`)
-            poll_s:float=0.2, # how often to check on the processes
-            threads:int|None=None, # torch/OpenMP threads of a one-process run (None: the library's default)
-           )->tuple[int, str]|None:
-    "Run `notebook` into `out` as `processes` papermill processes; None when all succeeded, else (rank, what failed)."
-    out = Path(out); pfile = out/'parameters.yaml'
-    pfile.write_text(yaml.safe_dump(params))
+# What a kernel that never started leaves in its log. Runs started at the same moment can pick the same free TCP port
+# for their kernels (jupyter_client chooses it, then the kernel binds it), and a kernel under heavy load can miss
+# its start timeout; no cell has run then, so starting the run again loses nothing.
+KERNEL_START_FAILURES = ('Kernel died before replying to kernel_info', "Kernel didn't respond in", 'Address already in use')
+
+def _kernel_never_started(nb:Path, log:Path)->bool:
+    "True when the papermill child failed while starting its kernel (no cell of `nb` executed)."
+    text = log.read_text(errors='replace') if log.exists() else ''
+    return any(m in text for m in KERNEL_START_FAILURES) and notebook_error(nb) is None
+
+def _launch(notebook, out, pfile, processes, kernel, status_file, poll_s, threads):
+    "One launch of every rank: None when all succeeded, else (rank, Popen, executed notebook, log) of the failing one."
     # runs side by side share the cores: each gets its share of threads, or they oversubscribe and all slow down
     envs = rank_environments(processes) if processes > 1 else [dict(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)) if threads else {}]
     procs = []
@@ -154,10 +154,33 @@ def execute(notebook:Path, # the experiment notebook
             time.sleep(poll_s)
     finally:
         for p, _, _ in procs: kill_tree(p)  # its peers are gone: it would wait out the collective's timeout
+    return None if failed is None else (failed, *procs[failed])
+
+def execute(notebook:Path, # the experiment notebook
+            out:Path, # the run's folder
+            params:dict, # papermill parameters (out_dir included)
+            processes:int=1, # processes in the launch (1: a plain run, no rank environment)
+            kernel:str='python3', # Jupyter kernel
+            status_file:Path|None=None, # where rank 0's progress bars report (see `trustbook.core.progress`)
+            poll_s:float=0.2, # how often to check on the processes
+            threads:int|None=None, # torch/OpenMP threads of a one-process run (None: the library's default)
+            start_attempts:int=3, # launches tried when a kernel fails to start (nothing ran yet), before it counts as a failure
+           )->tuple[int, str]|None:
+    "Run `notebook` into `out` as `processes` papermill processes; None when all succeeded, else (rank, what failed)."
+    out = Path(out); pfile = out/'parameters.yaml'
+    pfile.write_text(yaml.safe_dump(params))
+    try:
+        for attempt in range(1, start_attempts + 1):
+            res = _launch(notebook, out, pfile, processes, kernel, status_file, poll_s, threads)
+            if res is None or attempt == start_attempts or not _kernel_never_started(res[2], res[3]): break
+            with open(out/'kernel-starts.log', 'a') as f:  # kept with the run: what failed to start, and that it was started again
+                f.write(f"launch {attempt} of {start_attempts}: rank {res[0]}'s kernel did not start ({_failure_line(res[3])}); started again\n")
+            time.sleep(random.uniform(0.5, 2.0))  # apart from the run it collided with
+    finally:
         pfile.unlink(missing_ok=True)
-    if failed is not None:
-        p, nb, log = procs[failed]
-        return failed, notebook_error(nb) or f"exited with code {p.returncode}: {_failure_line(log)}"
+    if res is not None:
+        failed, p, nb, lg = res
+        return failed, notebook_error(nb) or f"exited with code {p.returncode}: {_failure_line(lg)}"
     for r in range(1, processes):  # the others computed what rank 0 recorded
         (out/f'out.rank{r}.ipynb').unlink(missing_ok=True); (out/f'run.rank{r}.log').unlink(missing_ok=True)
     return None
