@@ -100,6 +100,8 @@ def dataset_file(name:str, path:str, download:bool=False)->Path:
     f = d/path
     spec = get_spec(name)
     rf = next((r for r in spec.files if r.path == path), None)
+    # a rehearsal's synthetic stand-in (`trustbook.rehearse`) has no published digest: only inside a rehearsal is it accepted unchecked
+    if (d/'.rehearsal').exists() and os.environ.get('TRUSTBOOK_REHEARSE_STEPS'): return f
     if rf is not None and rf.sha256: verify_file(f, rf.sha256)
     elif (d/'.sha256'/(path + '.sha256')).exists():  # no published digest: check against the one recorded at download
         verify_file(f, (d/'.sha256'/(path + '.sha256')).read_text().strip())

@@ -523,8 +523,9 @@ def fit(model, # the nn.Module that trains (a ModuleList for two models trained 
             hook('on_after_backward'); _clip(params, clip, accelerator); step_opt.step(); updated({k: v * grad_accum / group for k, v in grec.items()})
         if epochs is None: break  # one stream: `steps` (or the stream's end, or the budget) ends training
         s.record = {'epoch': s.epoch + 1, **{k: v / max(n_upd, 1) for k, v in sums.items()}, **s.record}
-        if s.stop and pos: s.record['partial'] = True  # stopped inside the epoch (CPU budget)
-        else:
+        if s.stop and pos and s.stop_reason != 'rehearsal': s.record['partial'] = True  # stopped inside the epoch (CPU budget)
+        else:  # a rehearsal's cut epoch ends like a whole one: evaluation and the other epoch-end callbacks run once
+            if s.stop_reason == 'rehearsal' and pos: s.record['partial'] = True
             if sched is not None and sched_every == 'epoch': sched.step()
             hook('on_epoch_end')
         hist['epochs'].append(s.record); s.epoch += 1; pos, epoch_gens = 0, None; bar.update(1)
@@ -595,6 +596,8 @@ def cached_model(key, # JSON-able description of everything `train` computes fro
     "(model, info): the model cached under `key`, or trained now and cached atomically (safe when two jobs race)."
     import torch
     from trustbook.core import cache_dir
+    if rehearsal_steps():  # a rehearsal trains a few updates of a stand-in: never read or fill the real cache, always run the loop
+        folder, force = Path(folder or cache_dir())/'rehearsal', True
     path = Path(folder or cache_dir())/kind/f"{kind}-{cache_key(key)}.pt"
     def load(model):
         ck = torch.load(path, map_location='cpu', weights_only=True)
