@@ -36,8 +36,7 @@ _STAND_INS:list = []
 def stand_in(what:str # what the rehearsal used instead of the paper's model or data, and why
             )->str:
     "Record (and print) a rehearsal stand-in; `repro.save_results` stores them with the run."
-    if what not in _STAND_INS: _STAND_INS.append(what)
-    print(f"rehearsal stand-in: {what}")
+    if what not in _STAND_INS: _STAND_INS.append(what); print(f"rehearsal stand-in: {what}")
     return what
 
 def stand_ins()->list[str]:

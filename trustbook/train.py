@@ -12,8 +12,8 @@ from .core import TrustbookError, atomic_path, progress
 # %% auto 0
 __all__ = ['Checkpointer', 'launch_rank', 'is_main_process', 'fingerprint', 'set_run_checkpoints', 'loop_checkpointer',
            'autocast', 'channels_last', 'rank_world', 'shard', 'run_accelerator', 'loop_accelerator', 'agree',
-           'release', 'FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_loops', 'fit', 'EarlyStopping',
-           'file_lock', 'cache_key', 'cached_model']
+           'release', 'FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_loops', 'sized', 'fit',
+           'EarlyStopping', 'file_lock', 'cache_key', 'cached_model']
 
 # %% ../nbs/09_train.ipynb
 def _module_state_names(m):
@@ -378,6 +378,13 @@ def _record_rehearsal(name, desc, ticks, planned, dev):
 def rehearsal_loops()->list[dict]:
     "What each training loop of this process measured in a rehearsal: updates made, seconds per update, peak memory, the full run's planned updates."
     return list(_REHEARSAL['loops'])
+
+# %% ../nbs/09_train.ipynb
+class sized:
+    "An iterable of known length `n`: a generator of batches that `fit` can plan (epochs x batches)."
+    def __init__(self, it, n:int): self.it, self.n = it, int(n)
+    def __iter__(self): return iter(self.it)
+    def __len__(self): return self.n
 
 # %% ../nbs/09_train.ipynb
 def _clip(params, clip, accelerator):

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError, cache_dir, atomic_path, seed_everything, progress
-from ..train import loop_checkpointer, autocast, channels_last, shard, loop_accelerator, release, agree, is_main_process
+from ..train import loop_checkpointer, autocast, channels_last, shard, loop_accelerator, release, agree, is_main_process, rehearsal_steps, _record_rehearsal
 from .data import SRPair, random_patches, psnr_y, ssim_y
 from .models import SRNet, build_sr, super_resolve, n_params
 
@@ -152,6 +152,7 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
     start = ck.resume(); hist = ck.extra.get('hist', []); used = ck.extra.get('cpu_s', 0.0)
     distiller.train(); t0 = time.process_time() - used
     stopped = ck.extra.get('stopped', False)
+    cap, ticks = rehearsal_steps(), [time.perf_counter()]  # a rehearsal (`trustbook.rehearse`): a few timed updates
     for i in progress(range(start, iters if not stopped else start), desc=desc or distiller.name):
         lr_b, hr_b = (shard(t, accelerator) for t in random_patches(pairs, batch, patch, rng))
         if dev.type != 'cpu': lr_b, hr_b = (t.to(dev, non_blocking=True, memory_format=fmt) for t in (lr_b, hr_b))
@@ -160,9 +161,12 @@ def train_sr(distiller:Distiller, # what to train (its student and extra modules
             d = dict(zip(d, accelerator.reduce(torch.tensor(list(d.values()), device=dev), 'mean').tolist()))
         hist.append(d); sched.step()
         stopped = cpu_budget is not None and time.process_time() - t0 >= cpu_budget
+        ticks.append(time.perf_counter())
+        if cap and i + 1 - start >= cap: stopped = True
         ck.step(i + 1, hist=hist, cpu_s=time.process_time() - t0, stopped=stopped)
         if stopped: break
     ck.finish(len(hist), hist=hist, cpu_s=time.process_time() - t0, stopped=True); release(accelerator, distiller, opt)
+    if cap: _record_rehearsal('sr', desc or distiller.name, ticks, iters, dev)
     return dict(losses=hist, iters=len(hist), cpu_s=time.process_time() - t0)
 
 def evaluate_sr(model:torch.nn.Module, # an `SRNet` or `Bicubic`
