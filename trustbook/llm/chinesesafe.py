@@ -159,7 +159,7 @@ def stratified_sample(df:pd.DataFrame, n:int, seed:int=0)->pd.DataFrame:
 from ..rehearse import REHEARSAL_DATA
 
 @REHEARSAL_DATA.register('chinesesafe')
-def write_chinesesafe(folder:Path, rng, n:int=40):
+def write_chinesesafe(folder:Path, rng, n:int=12):
     "Synthetic ChineseSafe: `ChineseSafe.jsonl` with `text`, `label` (safe/unsafe), `category`."
     s = load_sample(); idx = rng.choice(len(s), n, replace=len(s) < n)
     rows = [dict(text=s.text[i], label=s.label[i], category=s.subclass[i]) for i in idx]
