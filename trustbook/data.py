@@ -10,8 +10,9 @@ from pathlib import Path
 from .core import TrustbookError, cache_dir, data_mirror, sha256_file, atomic_path, write_json
 
 # %% auto 0
-__all__ = ['DATASETS', 'DataFormatError', 'DataMissingError', 'RemoteFile', 'DatasetSpec', 'register_dataset', 'get_spec',
-           'dataset_dir', 'dataset_file', 'verify_dataset', 'verify_file', 'download_dataset', 'package_file']
+__all__ = ['DATASETS', 'REHEARSAL_DATA', 'REHEARSAL_MARK', 'DataFormatError', 'DataMissingError', 'RemoteFile', 'DatasetSpec',
+           'register_dataset', 'get_spec', 'dataset_dir', 'dataset_file', 'verify_dataset', 'verify_file',
+           'download_dataset', 'package_file']
 
 # %% ../nbs/01_data.ipynb
 class DataFormatError(TrustbookError):
@@ -68,6 +69,16 @@ def _load_all_specs():
         if f.name in ('data.py', '_modidx.py') and f.parent == pkg: continue
         if 'register_dataset(' in f.read_text(encoding='utf-8', errors='ignore'):
             importlib.import_module('trustbook.' + '.'.join(f.relative_to(pkg).with_suffix('').parts))
+
+# %% ../nbs/01_data.ipynb
+from .registry import Registry, REGISTRIES
+# one registry per process: a notebook rerun (nbdev_test) finds the one the library made
+_KIND = 'rehearsal data writer'
+# no `modules=`: the writers live in the modules that register datasets, which `get_spec` imports on first use
+# (naming them here would make every area's run depend on every other area's code, `inputs.used_files`)
+REHEARSAL_DATA = REGISTRIES[_KIND] if _KIND in REGISTRIES else Registry(_KIND, area='core')
+REHEARSAL_MARK = '.rehearsal'
+REHEARSAL_MARK = '.rehearsal' # marks a folder a rehearsal writer filled
 
 # %% ../nbs/01_data.ipynb
 def _candidates(name):

@@ -11,15 +11,11 @@ from .core import TrustbookError, runs_dir, write_json
 from .registry import Registry
 
 # %% auto 0
-__all__ = ['REHEARSAL_DATA', 'REHEARSAL_MARK', 'REHEARSAL_STEPS', 'is_rehearsal', 'rehearsal_root', 'stand_in', 'stand_ins',
-           'write_rehearsal_data', 'rehearsal_env', 'rehearsal_record', 'cost_table', 'format_cost_table',
-           'write_cost_table', 'rehearse']
+__all__ = ['REHEARSAL_STEPS', 'is_rehearsal', 'rehearsal_root', 'write_rehearsal_data', 'rehearsal_env', 'rehearsal_record',
+           'cost_table', 'format_cost_table', 'write_cost_table', 'rehearse']
 
 # %% ../nbs/03j_rehearse.ipynb
-REHEARSAL_DATA = Registry('rehearsal data writer', area='core', modules=(
-    'trustbook.llm.fsd', 'trustbook.llm.chinesesafe', 'trustbook.llm.instruct', 'trustbook.llm.mmlu', 'trustbook.privacy.data',
-    'trustbook.curation.data', 'trustbook.recsys.data', 'trustbook.sr.data'))
-REHEARSAL_MARK = '.rehearsal'
+from .data import REHEARSAL_DATA, REHEARSAL_MARK # the writers' registry lives with the dataset registry
 REHEARSAL_STEPS = 2 # updates per training loop: the first pays for warm-up, the second is timed
 
 def is_rehearsal()->bool:
@@ -31,17 +27,7 @@ def rehearsal_root()->Path:
     return runs_dir()/'rehearsal'
 
 # %% ../nbs/03j_rehearse.ipynb
-_STAND_INS:list = []
-
-def stand_in(what:str # what the rehearsal used instead of the paper's model or data, and why
-            )->str:
-    "Record (and print) a rehearsal stand-in; `repro.save_results` stores them with the run."
-    if what not in _STAND_INS: _STAND_INS.append(what); print(f"rehearsal stand-in: {what}")
-    return what
-
-def stand_ins()->list[str]:
-    "The stand-ins this process recorded."
-    return list(_STAND_INS)
+from .train import stand_in, stand_ins, _STAND_INS # the process's rehearsal state lives with `fit`'s
 
 # %% ../nbs/03j_rehearse.ipynb
 def write_rehearsal_data(names, # dataset registry names

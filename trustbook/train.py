@@ -12,8 +12,8 @@ from .core import TrustbookError, atomic_path, progress
 # %% auto 0
 __all__ = ['Checkpointer', 'launch_rank', 'is_main_process', 'fingerprint', 'set_run_checkpoints', 'loop_checkpointer',
            'autocast', 'channels_last', 'rank_world', 'shard', 'run_accelerator', 'loop_accelerator', 'agree',
-           'release', 'FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_loops', 'sized', 'fit',
-           'EarlyStopping', 'file_lock', 'cache_key', 'cached_model']
+           'release', 'FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_loops', 'sized', 'stand_in',
+           'stand_ins', 'fit', 'EarlyStopping', 'file_lock', 'cache_key', 'cached_model']
 
 # %% ../nbs/09_train.ipynb
 def _module_state_names(m):
@@ -385,6 +385,19 @@ class sized:
     def __init__(self, it, n:int): self.it, self.n = it, int(n)
     def __iter__(self): return iter(self.it)
     def __len__(self): return self.n
+
+# %% ../nbs/09_train.ipynb
+_STAND_INS:list = []
+
+def stand_in(what:str # what the rehearsal used instead of the paper's model or data, and why
+            )->str:
+    "Record (and print) a rehearsal stand-in; `repro.save_results` stores them with the run."
+    if what not in _STAND_INS: _STAND_INS.append(what); print(f"rehearsal stand-in: {what}")
+    return what
+
+def stand_ins()->list[str]:
+    "The stand-ins this process recorded."
+    return list(_STAND_INS)
 
 # %% ../nbs/09_train.ipynb
 def _clip(params, clip, accelerator):

@@ -156,9 +156,9 @@ def stratified_sample(df:pd.DataFrame, n:int, seed:int=0)->pd.DataFrame:
     return pd.concat([x.sample(min(k, len(x)), random_state=seed) for _, x in g]).sort_index()
 
 # %% ../../nbs/12_llm.chinesesafe.ipynb
-from ..rehearse import REHEARSAL_DATA
+from ..data import REHEARSAL_DATA
 
-@REHEARSAL_DATA.register('chinesesafe')
+@REHEARSAL_DATA.register('chinesesafe', overwrite=True)  # a notebook rerun redefines it
 def write_chinesesafe(folder:Path, rng, n:int=12):
     "Synthetic ChineseSafe: `ChineseSafe.jsonl` with `text`, `label` (safe/unsafe), `category`."
     s = load_sample(); idx = rng.choice(len(s), n, replace=len(s) < n)

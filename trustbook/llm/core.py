@@ -80,7 +80,7 @@ def rehearsal_lm(name:str, # a hub id in `PAPER_LM_CONFIGS`
     "The paper's architecture `name` at random init, fewer blocks and a byte vocabulary: a rehearsal's stand-in for a hub model."
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
-    from trustbook.rehearse import stand_in
+    from trustbook.train import stand_in
     from trustbook.llm.tiny import byte_tokenizer
     if name not in PAPER_LM_CONFIGS:
         raise TrustbookError(f"no published configuration of {name!r} is recorded for a rehearsal; add it to PAPER_LM_CONFIGS "

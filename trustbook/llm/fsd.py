@@ -326,9 +326,9 @@ def wikimia_split(df:pd.DataFrame, # from `load_wikimia`
     ft = pd.concat(ft); return ft.loc[ft.label == 0, 'text'].tolist(), pd.concat(test, ignore_index=True)
 
 # %% ../../nbs/11_llm.fsd.ipynb
-from ..rehearse import REHEARSAL_DATA
+from ..data import REHEARSAL_DATA
 
-@REHEARSAL_DATA.register('wikimia')
+@REHEARSAL_DATA.register('wikimia', overwrite=True)  # a notebook rerun redefines it
 def write_wikimia(folder:Path, rng, n_per_split:int=16):
     "Synthetic WikiMIA: `WikiMIA_length{n}.parquet` with `input`, `label` (members 1, non-members 0)."
     words = 'the of and in to was a is for on by with as event city team season film album born during after first'.split()

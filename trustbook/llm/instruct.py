@@ -107,9 +107,9 @@ def sample_path(kind:str='alpaca', # 'alpaca' or 'mmlu'
     return p
 
 # %% ../../nbs/13_llm.instruct.ipynb
-from ..rehearse import REHEARSAL_DATA
+from ..data import REHEARSAL_DATA
 
-@REHEARSAL_DATA.register('alpaca_cleaned')
+@REHEARSAL_DATA.register('alpaca_cleaned', overwrite=True)  # a notebook rerun redefines it
 def write_alpaca_cleaned(folder:Path, rng, n:int=64):
     "Synthetic Alpaca-Cleaned: `alpaca_data_cleaned.json`."
     words = 'list name explain give write the a three two reasons why how colour river city number word'.split()

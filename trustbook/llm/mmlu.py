@@ -109,9 +109,9 @@ def load_mmlu(split:str='test', # 'test' (the benchmark) or 'dev' (5 examples pe
     return read_mmlu(dataset_file('mmlu', f'all/{split}-00000-of-00001.parquet', download=download))
 
 # %% ../../nbs/14_llm.mmlu.ipynb
-from ..rehearse import REHEARSAL_DATA
+from ..data import REHEARSAL_DATA
 
-@REHEARSAL_DATA.register('mmlu')
+@REHEARSAL_DATA.register('mmlu', overwrite=True)  # a notebook rerun redefines it
 def write_mmlu(folder:Path, rng, per_subject:int=2, subjects_per_category:int=1):
     "Synthetic MMLU: test and dev parquet files of the `cais/mmlu` `all` configuration."
     subs = [s for c in sorted(set(MMLU_CATEGORIES.values())) for s in sorted(k for k, v in MMLU_CATEGORIES.items() if v == c)[:subjects_per_category]]

@@ -131,12 +131,12 @@ def load_privacy_dataset(name:str, # one of `PRIVACY_DATASETS`
     return X.copy(), y.copy()
 
 # %% ../../nbs/22_privacy.data.ipynb
-from ..rehearse import REHEARSAL_DATA
+from ..data import REHEARSAL_DATA
 
 def _pickle(obj, path):
     with open(path, 'wb') as fh: pickle.dump(obj, fh)
 
-@REHEARSAL_DATA.register('cifar10')
+@REHEARSAL_DATA.register('cifar10', overwrite=True)  # a notebook rerun redefines it
 def write_cifar10(folder:Path, rng, n_train:int=50000, n_test:int=10000):
     "Synthetic CIFAR-10 batches (uint8 rows of 3072, `labels`)."
     d = folder/'cifar-10-batches-py'; d.mkdir(exist_ok=True)
@@ -144,7 +144,7 @@ def write_cifar10(folder:Path, rng, n_train:int=50000, n_test:int=10000):
     for i, n in [(f'data_batch_{k}', per) for k in range(1, 6)] + [('test_batch', n_test)]:
         _pickle({'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8), 'labels': rng.integers(0, 10, n).tolist(), 'batch_label': i}, d/i)
 
-@REHEARSAL_DATA.register('cifar100')
+@REHEARSAL_DATA.register('cifar100', overwrite=True)  # a notebook rerun redefines it
 def write_cifar100(folder:Path, rng, n_train:int=50000, n_test:int=10000):
     "Synthetic CIFAR-100 pickles (uint8 rows of 3072, `fine_labels`, `coarse_labels`)."
     d = folder/'cifar-100-python'; d.mkdir(exist_ok=True)
@@ -152,13 +152,13 @@ def write_cifar100(folder:Path, rng, n_train:int=50000, n_test:int=10000):
         _pickle({'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8), 'fine_labels': rng.integers(0, 100, n).tolist(),
                  'coarse_labels': rng.integers(0, 20, n).tolist()}, d/i)
 
-@REHEARSAL_DATA.register('purchase100')
+@REHEARSAL_DATA.register('purchase100', overwrite=True)  # a notebook rerun redefines it
 def write_purchase100(folder:Path, rng, n:int=400):
     "Synthetic `dataset_purchase`: label (1-100), then 600 binary features, comma-separated."
     X = rng.integers(0, 2, (n, 600)); y = rng.integers(1, 101, n)
     (folder/'dataset_purchase').write_text(''.join(','.join(map(str, [l, *x])) + '\n' for l, x in zip(y, X)))
 
-@REHEARSAL_DATA.register('texas100')
+@REHEARSAL_DATA.register('texas100', overwrite=True)  # a notebook rerun redefines it
 def write_texas100(folder:Path, rng, n:int=400):
     "Synthetic `texas/100/feats` (6,169 binary features) and `texas/100/labels` (1-100)."
     d = folder/'texas'/'100'; d.mkdir(parents=True, exist_ok=True)

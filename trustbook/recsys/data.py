@@ -354,7 +354,7 @@ def load_data(name:str, # a `DATASETS` name: 'planted' (smoke), 'ml-100k' (cpu),
         raise TrustbookError(f"load_data({name!r}): {str(e).split(')', 1)[-1].strip()}; see help(trustbook.recsys.data.{getattr(loader, '__name__', 'load_data')})") from None
 
 # %% ../../nbs/40_recsys.data.ipynb
-from ..rehearse import REHEARSAL_DATA
+from ..data import REHEARSAL_DATA
 LIGHTGCN_SIZES = {'gowalla': (29858, 40981), 'yelp2018': (31668, 38048), 'amazon-book': (52643, 91599)} # (users, items) of the published splits
 
 def _lightgcn_writer(name):
@@ -371,4 +371,4 @@ def _lightgcn_writer(name):
     write.__doc__ = f"Synthetic {name} in the LightGCN format with the published split's user/item counts."
     return write
 
-for _name in LIGHTGCN_DATASETS: REHEARSAL_DATA.register(_name)(_lightgcn_writer(_name))
+for _name in LIGHTGCN_DATASETS: REHEARSAL_DATA.register(_name, overwrite=True)(_lightgcn_writer(_name))

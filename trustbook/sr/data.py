@@ -591,7 +591,7 @@ def benchmark_available(name:str='Set5', scale:int=2)->bool:
     except TrustbookError: return False
 
 # %% ../../nbs/50_sr.data.ipynb
-from ..rehearse import REHEARSAL_DATA
+from ..data import REHEARSAL_DATA
 
 def _synthetic_hr(rng, side:int)->np.ndarray:
     x = rng.random((side // 8 + 1, side // 8 + 1, 3))
@@ -601,7 +601,7 @@ def _save_png(img, path:Path):
     from PIL import Image
     path.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(img).save(path)
 
-@REHEARSAL_DATA.register('div2k')
+@REHEARSAL_DATA.register('div2k', overwrite=True)  # a notebook rerun redefines it
 def write_div2k(folder:Path, rng, n_train:int=4, n_valid:int=2, side:int=240):
     "Synthetic DIV2K: HR PNGs and bicubic LR x2/x3/x4 in the unpacked zips' layout."
     for split, ids in (('train', range(1, n_train + 1)), ('valid', range(801, 801 + n_valid))):
@@ -609,14 +609,14 @@ def write_div2k(folder:Path, rng, n_train:int=4, n_valid:int=2, side:int=240):
             hr = _synthetic_hr(rng, side); _save_png(hr, folder/f'DIV2K_{split}_HR'/f'{i:04d}.png')
             for s in (2, 3, 4): _save_png(make_lr(hr, s)[1], folder/f'DIV2K_{split}_LR_bicubic'/f'X{s}'/f'{i:04d}x{s}.png')
 
-@REHEARSAL_DATA.register('sr_benchmarks')
+@REHEARSAL_DATA.register('sr_benchmarks', overwrite=True)  # a notebook rerun redefines it
 def write_sr_benchmarks(folder:Path, rng, side:int=48):
     "Synthetic SelfExSR test sets: every registered `<set>/image_SRF_<s>/img_<k>_SRF_<s>_{HR,LR}.png`."
     for p in [l.split()[0] for l in _SR_BENCH_SHA.strip().splitlines() if '_HR.' in l]:
         s = int(re.search(r'_SRF_(\d)_HR', p)[1]); hr, lr = make_lr(_synthetic_hr(rng, side), s)
         _save_png(hr, folder/p); _save_png(lr, folder/p.replace('_HR.', '_LR.'))
 
-@REHEARSAL_DATA.register('sr_benchmark_full')
+@REHEARSAL_DATA.register('sr_benchmark_full', overwrite=True)  # a notebook rerun redefines it
 def write_sr_benchmark_full(folder:Path, rng, side:int=48, per_set:int=2):
     "Synthetic EDSR `benchmark/`: `<set>/HR/<name>.png` and `<set>/LR_bicubic/X<s>/<name>x<s>.png`."
     for b in ('Set5', 'Set14', 'B100', 'Urban100'):
