@@ -82,10 +82,10 @@ def format_plan(plan:list[dict], jobs:int=1)->str:
                 extra.append(f"data: {', '.join(data) or 'shipped/none'}")
                 from trustbook.rehearse import rehearsal_record, _clock as _rclock
                 rec = rehearsal_record(e.paper, e.name)  # measured by `trustbook reproduce --scale paper --rehearse`
-                if rec and rec['loops']:
+                if rec:
                     extra.append(f"memory measured {rec['peak_memory_mb'] / 1024:.1f} GB {rec['memory']} (rehearsal"
                                  + (f"; declared GPU ~{e.gpu_memory_gb} GB" if e.gpu_memory_gb else '') + ")")
-                    extra.append(f"training measured {rec['seconds_per_update']:.3f} s/update, est. {_rclock(rec['estimated_s'])}")
+                    if rec['loops']: extra.append(f"training measured {rec['seconds_per_update']:.3f} s/update, est. {_rclock(rec['estimated_s'])}")
                 elif e.gpu_memory_gb: extra.append(f"GPU memory ~{e.gpu_memory_gb} GB (declared; no rehearsal yet)")
             if e.data_parallel: extra.append('data-parallel')
             if s['set_params']: extra.append('params: ' + ', '.join(f'{k}={v}' for k, v in s['set_params'].items()))
