@@ -9,10 +9,9 @@ import argparse, os, resource, time
 import numpy as np
 import torch
 
-from trustbook.sr.data import skimage_pairs, load_benchmark, benchmark_available, random_patches
+from trustbook.sr.data import skimage_pairs, load_benchmark, benchmark_available
 from trustbook.sr.models import edsr, rcan, Bicubic, n_params, build_sr
-from trustbook.sr.kd import make_distiller, KD_METHODS
-import trustbook.sr.mipkd, trustbook.sr.dukd  # register MiPKD and DUKD
+from trustbook.sr.kd import make_distiller, train_sr, DISTILLERS  # MiPKD and DUKD resolve by name
 
 
 def sync(dev):
@@ -24,7 +23,7 @@ def main():
     ap.add_argument('--full', action='store_true', help="paper-sized RCAN x4 pair, LR patch 48, batch 16")
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     ap.add_argument('--steps', type=int, default=None, help="timed steps per method (default 3 smoke, 10 full)")
-    ap.add_argument('--methods', default=','.join(KD_METHODS))
+    ap.add_argument('--methods', default=','.join(DISTILLERS))
     args = ap.parse_args()
     dev = torch.device(args.device)
     gpu = dev.type == 'cuda'
@@ -37,7 +36,6 @@ def main():
     print(f"device {dev}; teacher {n_params(T)/1e6:.3f}M params, student {n_params(S)/1e6:.3f}M; x{scale}, batch {batch}, "
           f"LR patch {patch}; {'bf16 autocast + channels-last' if gpu else 'fp32'}")
     pairs = skimage_pairs('train', scale, max_side=max(256, patch * scale * 2))
-    rng = np.random.default_rng(0)
     T = T.to(dev, memory_format=mf)
     print(f"\n{'method':10s} {'patches/s':>10s} {'vs scratch':>10s} {'ms/step':>9s}")
     base = None
@@ -45,14 +43,11 @@ def main():
         torch.manual_seed(0)
         st = build_sr(S.config).to(dev, memory_format=mf)
         d = make_distiller(m, st, T).to(dev)
-        opt = torch.optim.Adam([p for p in d.parameters() if p.requires_grad], 1e-4)
-        batches = [random_patches(pairs, batch, patch, rng) for _ in range(steps + 1)]
         if gpu: torch.cuda.reset_peak_memory_stats()
-        for i, (lr, hr) in enumerate(batches):
-            if i == 1: sync(dev); t0 = time.perf_counter()
-            lr, hr = lr.to(dev).contiguous(memory_format=mf), hr.to(dev).contiguous(memory_format=mf)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=gpu):
-                d.step(lr, hr, opt)
+        kw = dict(batch=batch, patch=patch, lr=1e-4, checkpoint=False, accelerator=None)
+        train_sr(d, pairs, iters=1, **kw)  # warm-up (allocations, kernel selection)
+        sync(dev); t0 = time.perf_counter()
+        train_sr(d, pairs, iters=steps, **kw)  # the library's loop: fit, bf16 autocast and channels-last on CUDA
         sync(dev); dt = (time.perf_counter() - t0) / steps
         ps = batch / dt; base = base or ps
         mem = f"  peak GPU {torch.cuda.max_memory_allocated()/2**30:.2f} GiB" if gpu else ''

@@ -28,7 +28,6 @@ def synthetic(c, effect):
     return verdict(c.threshold + side * effect * s + noise, threshold=c.threshold, direction=c.direction)
 
 
-@pytest.mark.xfail(strict=False, reason='specs being added: the area helpers declare each claim\'s test (issue 18)')
 def test_every_claim_declares_its_test():
     "Kind, direction and smallest effect of interest (with its source) for every claim, so that each one can fail."
     missing = [c.id for c in REAL if not (c.has_spec and c.sesoi is not None and c.sesoi_source)]

@@ -35,6 +35,8 @@ def _forbidden(out):
 def test_build_reports_its_time_and_every_page_is_there(site):
     out, lines = site
     assert any(re.search(r'built in \d+ s \(\d+ CPU s\)', l) for l in lines), lines
+    failed = [l for l in lines if 'raised while executing' in l or 'stopped (' in l]
+    assert not failed, f'method notebooks failed while the site executed them: {failed}'
     from trustbook.docs_browser import site_pages
     from trustbook.papers import load_registry
     pages = site_pages(out)

@@ -85,7 +85,8 @@ SUBSET = {
     'privacy': ('past_sensitivity', dict(n_seeds=1, split_size={'cifar10': 200}, val_size=100)),
     'curation': ('lc_instruct', dict(n_seeds=2, model='Qwen/Qwen2.5-0.5B-Instruct', lc_steps=2, methods=['lc', 'random'])),
     'recsys': ('soft_bpr_equivalence', dict(n_seeds=1, models=['mf'], m_choices=[2], alphas=[0.5])),
-    'sr': ('mipkd_main', dict(n_seeds=1, teacher_blocks=4, student_blocks=2, n_groups=2, benchmarks='Set5', equal_time=False, batch=2, teacher_batch=2, patch=24)),
+    'sr': ('mipkd_main', dict(n_seeds=1, regime_seeds=1, teacher_blocks=4, student_blocks=2, n_groups=2, width_student='32x4', depth_student='64x2',
+                              benchmarks='Set5', baselines='fitnet', ablations=False, batch=2, teacher_batch=2, patch=24)),
 }
 
 
@@ -95,7 +96,7 @@ def test_rehearse_subset(area, empty_data, monkeypatch):
     import trustbook.recsys.data as rd
     monkeypatch.setattr(rd, 'LIGHTGCN_SIZES', {k: (400, 600) for k in rd.LIGHTGCN_SIZES})
     from trustbook.privacy.data import write_cifar10
-    from trustbook.sr.data import write_div2k
+    from trustbook.sr.datasets import write_div2k
     root = empty_data/'reh'
     for n, w, kw in (('cifar10', write_cifar10, dict(n_train=1000, n_test=200)), ('div2k', write_div2k, dict(n_train=2, n_valid=1, side=192))):
         d = root/'data'/n; d.mkdir(parents=True, exist_ok=True); w(d, np.random.default_rng(0), **kw)

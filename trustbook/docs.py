@@ -191,8 +191,10 @@ def build_docs(out:str|Path='_site', # where the static site goes
         copy_assets(docs)
         # the front page: the README, its links made to work on the site
         readme = (root/'README.md').read_text(encoding='utf-8').replace('](figures/RESULTS.md)', '](results.md)')
-        for img in re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', readme):
-            if (root/img).is_file(): (docs/img).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(root/img, docs/img)
+        # every local file the README shows or links to (the front-page picture, the site's pictures), except pages
+        for f in re.findall(r'\]\(([^)\s#]+)\)', readme):
+            if not f.endswith('.md') and '://' not in f and (root/f).is_file():
+                (docs/f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(root/f, docs/f)
         (docs/'index.md').write_text(readme, encoding='utf-8')
         (docs/'results.md').write_text(results_document(reg, results), encoding='utf-8')
         extra_nav = []

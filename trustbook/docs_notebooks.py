@@ -185,26 +185,34 @@ def execute_notebooks(notebooks:list, # the method notebooks to execute (paths)
                    MKL_NUM_THREADS=os.environ.get('MKL_NUM_THREADS', '1'), PYDEVD_DISABLE_FILE_VALIDATION='1')
         with tempfile.TemporaryDirectory() as t:
             env['TRUSTBOOK_RUNS'] = str(Path(t)/'runs')  # what a method notebook writes stays out of the reader's runs/
-            n = max(1, min(jobs, len(todo)))
-            batches = [todo[i::n] for i in range(n)]
-            procs = []
-            for i, b in enumerate(batches):
-                jf = Path(t)/f'batch{i}.json'; jf.write_text(json.dumps(b))
-                code = f"from trustbook.docs_notebooks import _execute_batch; _execute_batch({str(jf)!r})"
-                procs.append((jf, subprocess.Popen([sys.executable, '-c', code], env=env, cwd=t,
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+            # one fresh process per notebook, as nbdev_test runs them: a notebook's export cells define module-level
+            # registries, which a process that already imported the module (an earlier notebook) would refuse
+            n, pending, running = max(1, min(jobs, len(todo))), list(enumerate(todo)), []
             t_end = time.time() + timeout
-            for jf, p in procs:
-                try: _, err = p.communicate(timeout=max(1, t_end - time.time()))
-                except subprocess.TimeoutExpired:
-                    p.kill(); _, err = p.communicate()
-                    echo(f"warning: executing notebooks took over {timeout:.0f} s; the rest are shown unexecuted")
+            def start(i, job):
+                jf = Path(t)/f'job{i}.json'; jf.write_text(json.dumps([job]))
+                code = f"from trustbook.docs_notebooks import _execute_batch; _execute_batch({str(jf)!r})"
+                return jf, subprocess.Popen([sys.executable, '-c', code], env=env, cwd=t,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            def collect(jf, p, err):
                 done = json.loads(jf.with_suffix('.done.json').read_text()) if jf.with_suffix('.done.json').exists() else []
-                if p.returncode and len(done) < len(json.loads(jf.read_text())):
-                    echo(f"warning: a notebook batch stopped ({err.strip().splitlines()[-1] if err.strip() else p.returncode})")
+                if p.returncode and not done:
+                    echo(f"warning: executing {Path(json.loads(jf.read_text())[0][0]).name} stopped "
+                         f"({err.strip().splitlines()[-1] if err and err.strip() else p.returncode})")
                 for d in done:
                     report['executed'] += 1; report['cpu_s'] += d['cpu_s']
                     if d['errors']: report['errors'][d['notebook']] = d['errors']
+            timed_out = False
+            while pending or running:
+                while pending and len(running) < n and not timed_out: running.append(start(*pending.pop(0)))
+                for jf, p in list(running):
+                    if p.poll() is None and time.time() < t_end: continue
+                    if p.poll() is None:
+                        p.kill(); timed_out = True
+                        echo(f"warning: executing notebooks took over {timeout:.0f} s; the rest are shown unexecuted")
+                    _, err = p.communicate(); collect(jf, p, err); running.remove((jf, p))
+                if timed_out: pending = []
+                time.sleep(0.2)
     for nb, dst in want.items():  # older executions of these notebooks: nothing will ask for them again
         for f in cache.glob(f"{nb.stem}-*.ipynb"):
             if f != dst and re.fullmatch(re.escape(nb.stem) + r'-[0-9a-f]{32}(\.failed)?\.ipynb', f.name): f.unlink(missing_ok=True)

@@ -132,11 +132,13 @@ def execute(notebook:Path, # the experiment notebook
             kernel:str='python3', # Jupyter kernel
             status_file:Path|None=None, # where rank 0's progress bars report (see `trustbook.core.progress`)
             poll_s:float=0.2, # how often to check on the processes
+            threads:int|None=None, # torch/OpenMP threads of a one-process run (None: the library's default)
            )->tuple[int, str]|None:
     "Run `notebook` into `out` as `processes` papermill processes; None when all succeeded, else (rank, what failed)."
     out = Path(out); pfile = out/'parameters.yaml'
     pfile.write_text(yaml.safe_dump(params))
-    envs = rank_environments(processes) if processes > 1 else [{}]
+    # runs side by side share the cores: each gets its share of threads, or they oversubscribe and all slow down
+    envs = rank_environments(processes) if processes > 1 else [dict(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)) if threads else {}]
     procs = []
     try:
         for r, e in enumerate(envs):

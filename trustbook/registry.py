@@ -19,7 +19,12 @@ class Registry:
                  modules:tuple=(), # modules that define entries; imported on the first lookup
                  area:str='', # the library area, e.g. 'sr' (for `trustbook list`)
                 ):
-        if kind in REGISTRIES: raise TrustbookError(f"a registry of {kind!r} entries exists already ({REGISTRIES[kind].area or 'core'})")
+        old = REGISTRIES.get(kind)
+        # Defined again from the same place (a notebook's defining cell run a second time, or run after its exported
+        # module was imported): the new, empty registry replaces the old one, as a re-run cell redefines its objects;
+        # the cells after it register the entries again. Another area or module list is a clash of names: refuse it.
+        if old is not None and (old.area, old.modules) != (area, tuple(modules)):
+            raise TrustbookError(f"a registry of {kind!r} entries exists already ({old.area or 'core'}); pick another kind")
         self.kind, self.modules, self.area, self._entries, self._loaded = kind, tuple(modules), area, {}, False
         REGISTRIES[kind] = self
 

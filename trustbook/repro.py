@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, sys, json, resource, importlib
 from pathlib import Path
 from .core import TrustbookError, runs_dir, write_json, atomic_path
-from .train import is_main_process
+from .parallel import is_main_process
 from .papers import Claim, project_root, load_registry, find_claim
 
 # %% auto 0
@@ -18,7 +18,7 @@ def prepare_run(out_dir:str|None, # the runner's out_dir parameter; None when a 
                 name:str, # the experiment's name
                )->Path:
     "The folder this run writes into (created); in a runner's run, training loops checkpoint into its `checkpoints/`."
-    from trustbook.train import set_run_checkpoints
+    from trustbook.checkpoint import set_run_checkpoints
     out = Path(out_dir) if out_dir else runs_dir()/'interactive'/name
     out.mkdir(parents=True, exist_ok=True)
     every = os.environ.get('TRUSTBOOK_CHECKPOINT_EVERY', '300')

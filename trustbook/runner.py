@@ -14,7 +14,7 @@ from .inputs import run_inputs, inputs_key, stale_reasons
 from .launch import execute, rank_environments, stop_all, STOP
 
 # %% auto 0
-__all__ = ['run_dir', 'attempt_dir', 'RunOutcome', 'run_experiment', 'check_runs', 'reproduce']
+__all__ = ['run_dir', 'attempt_dir', 'RunOutcome', 'run_experiment', 'default_jobs', 'check_runs', 'reproduce']
 
 # %% ../nbs/03e_runner.ipynb
 def run_dir(exp:Experiment, scale:str)->Path:
@@ -88,6 +88,7 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
                    kernel:str='python3',
                    processes:int=1, # data-parallel processes (GPUs) for an experiment that supports them, else 1
                    on_start=None, # called as on_start(exp, status_file) when the notebook starts (the terminal's progress)
+                   threads:int|None=None, # torch/OpenMP threads of the run (None: the library's default)
                   )->RunOutcome:
     "Run one experiment notebook through papermill (or skip it if nothing changed); never raises for a failing notebook."
     params = resolve_params(exp, scale, seed, overrides)
@@ -107,7 +108,7 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
     status = att/'status.jsonl'
     if on_start: on_start(exp, status)
     t0 = time.time()
-    failure = execute(exp.notebook, att, params, processes, kernel, status_file=status if on_start else None)
+    failure = execute(exp.notebook, att, params, processes, kernel, status_file=status if on_start else None, threads=threads)
     wall = time.time() - t0
     if STOP.is_set(): return outcome('interrupted', wall)  # Ctrl-C killed it; the attempt stays: the next run resumes it
     if failure is None and not (att/'notebook_results.json').exists():
@@ -131,6 +132,12 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
     return outcome('ran', wall, reasons=reasons)
 
 # %% ../nbs/03e_runner.ipynb
+def default_jobs(scale:str)->int:
+    "Runs side by side by default: one at a time at `paper` scale (each wants the GPU), else one per core, at most 4."
+    # the cpu miniatures train small models that gain little from a second thread: two one-thread runs finish
+    # sooner than two two-thread runs one after the other (and at most 4 kernels keep the memory in bounds)
+    return 1 if scale == 'paper' else max(1, min(os.cpu_count() or 1, 4))
+
 def check_runs(names:list[str]|None=None, scale:str='cpu', seed:int=0, overrides:dict|None=None, processes:int=1,
                jobs:int=1, echo=None)->list[Experiment]:
     "The selected experiments, after checking every argument of the runs (names, scale, parameters, processes, jobs)."
@@ -150,7 +157,7 @@ def check_runs(names:list[str]|None=None, scale:str='cpu', seed:int=0, overrides
 
 def reproduce(names:list[str]|None=None, # papers or experiments; None = all
               scale:str='cpu', seed:int=0, overrides:dict|None=None, force:bool=False,
-              jobs:int=1, # runs side by side
+              jobs:int|None=None, # runs side by side; None: `default_jobs(scale)`
               dry_run:bool=False, # print the plan (what would run, why, how long), run nothing
               echo=print,
               processes:int=1, # data-parallel processes (one GPU each) per run, for experiments that support them
@@ -167,7 +174,9 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
         return run_rehearsal(names, seed, overrides, rehearse_steps or REHEARSAL_STEPS, echo, progress)
     from trustbook.overview import plan_runs, format_plan, verdict_table, end_summary
     from trustbook.monitor import Monitor
+    jobs = default_jobs(scale) if jobs is None else jobs
     exps = check_runs(names, scale, seed, overrides, processes, jobs, echo)
+    threads = None if jobs == 1 or 'OMP_NUM_THREADS' in os.environ else max(1, (os.cpu_count() or 1) // jobs)
     if dry_run:
         echo(format_plan(plan_runs(exps, scale, seed, overrides, force, processes), jobs)); return []
     if processes > 1:
@@ -178,7 +187,7 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
     t0 = time.time()
     mon = Monitor(len(exps), scale, mode=progress)
     def one(e):
-        o = run_experiment(e, scale, seed, overrides, force, processes=processes, on_start=mon.started)
+        o = run_experiment(e, scale, seed, overrides, force, processes=processes, on_start=mon.started, threads=threads)
         mon.finished(o)
         return o
     try:
@@ -187,9 +196,14 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
             from concurrent.futures import ThreadPoolExecutor, wait
             ex = ThreadPoolExecutor(jobs)
             try:
-                futs = [ex.submit(one, e) for e in exps]
-                while wait(futs, timeout=0.5).not_done: pass  # wake up often: Ctrl-C reaches this thread
-                outcomes = [f.result() for f in futs]
+                # the longest runs first (by their last wall time; unknown ones first too): the jobs then end together
+                # instead of one long run starting last and running alone
+                from trustbook.overview import run_state
+                est = {e.name: run_state(e, scale, seed, overrides, processes)['estimate'] for e in exps}
+                order = sorted(exps, key=lambda e: -(est[e.name] if est[e.name] is not None else float('inf')))
+                futs = {e.name: ex.submit(one, e) for e in order}
+                while wait(list(futs.values()), timeout=0.5).not_done: pass  # wake up often: Ctrl-C reaches this thread
+                outcomes = [futs[e.name].result() for e in exps]
             except KeyboardInterrupt:
                 stop_all(); raise  # before the pool is shut down: it waits for the runs, which now end at once
             finally: ex.shutdown(wait=True, cancel_futures=True)

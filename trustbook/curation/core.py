@@ -80,7 +80,8 @@ def pretrained_classifier(X, y, # pre-training data
                           **model_kw, # the architecture's own settings (widths, hidden)
                          )->nn.Module:
     "A classifier trained on `(X, y)` with `FINETUNE_RECIPE`, from the cache when the same data and settings were used before."
-    from trustbook.train import cached_model, fingerprint
+    from trustbook.train import cached_model
+    from trustbook.checkpoint import fingerprint
     X, y = check_xy(X, y)
     if len(y) == 0: raise TrustbookError("pre-training needs at least one sample")
     C = int(y.max()) + 1

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from ..core import TrustbookError
 from ..metrics import auroc, tpr_at_fpr
-from ..train import Callback, fingerprint
+from ..train import Callback
+from ..checkpoint import fingerprint
 from .tiny import membership_splits
 from .core import encode_texts, check_causal_lm, check_table
 from .scores import membership_scores, check_scores, SCORES

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math, re, hashlib
 import numpy as np
 from ..core import TrustbookError
-from ..train import cached_model, fingerprint
+from ..train import cached_model
+from ..checkpoint import fingerprint
 from .train import train_causal_lm
 
 # %% auto 0

@@ -6,7 +6,8 @@
 from __future__ import annotations
 import math
 from ..core import TrustbookError, seed_everything
-from ..train import fit, Callback, loop_accelerator, autocast, shard
+from ..train import fit, Callback
+from ..parallel import loop_accelerator, autocast, shard
 from .core import check_causal_lm, encode_texts, pad_batch, padding_id, lm_logits, tuning_model
 
 # %% auto 0
@@ -113,7 +114,7 @@ def train_causal_lm(model, # a causal LM (trained in place; see `llm.core.check_
                     seed:int=0, # order of the batches
                     callbacks:tuple=(), # `train.Callback`s (e.g. a stopping rule that reads the model after each epoch)
                     desc:str='train', # progress-bar label
-                    checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (`train.loop_checkpointer`); False: never
+                    checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (`checkpoint.loop_checkpointer`); False: never
                     accelerator='auto', # an `accelerate.Accelerator` (data parallel), 'auto' (the launch's), or None (one process)
                    )->list[dict]:
     "Train `model` on `data`; returns one record per epoch (`train_loss`, plus what callbacks stored)."
@@ -162,7 +163,8 @@ def tune_causal_lm(model, # the causal LM to start from (untouched unless `copy_
                    **train_kw, # `train_causal_lm` arguments (epochs, lr, batch_size, grad_accum, ...)
                   ):
     "The tuned model and its per-epoch history."
-    from trustbook.train import cached_model, fingerprint
+    from trustbook.train import cached_model
+    from trustbook.checkpoint import fingerprint
     def make():
         seed_everything(seed)  # LoRA's initialisation draws from the global generator
         m = tuning_model(model, method, lora, copy_model)

@@ -12,7 +12,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import TrustbookError, seed_everything
 from ..data import DatasetSpec, RemoteFile, register_dataset, dataset_dir, DataFormatError
 from ..datasets import load_digits, load_mnist5k
-from ..train import cached_model, fingerprint
+from ..train import cached_model
+from ..checkpoint import fingerprint
 from ..classify import ARCHITECTURES, Classifier, make_classifier, train_classifier
 from .core import SPLITS, PrivacySplit, six_way_split
 from .shadow import ReferenceModels, reference_models, balanced_masks

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import TrustbookError
-from ..train import fit, fingerprint
+from ..train import fit
+from ..checkpoint import fingerprint
 from ..classify import check_xy, predict_logits, train_classifier
 from .core import check_disjoint, check_target
 

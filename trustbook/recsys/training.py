@@ -102,7 +102,7 @@ def _quiet(show):
 def train(model, # a recommender (see the protocol in `recsys.models`): MF, LightGCN or the user's own
           data:RecData, cfg:TrainConfig, seed:int=0,
           show:bool|None=False, # a progress bar (None: trustbook's default, `TRUSTBOOK_PROGRESS`)
-          checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `train.loop_checkpointer`)
+          checkpoint=None, # a file to checkpoint into; None: automatic in a runner's run (see `checkpoint.loop_checkpointer`)
           callbacks:tuple=(), # more `trustbook.train.Callback`s
          )->dict:
     "Train `model` on `data`; returns final test metrics, the per-epoch history and the chosen epoch."

@@ -8,11 +8,11 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError
-from .data import imresize_torch
-from .kd import LogitsKD, register_kd
+from .images import imresize_torch
+from .kd import DISTILLERS, LogitsKD
 
 # %% auto 0
-__all__ = ['AUG_OPS', 'draw_augment', 'augment', 'invert_augment', 'zoom_in_tiles', 'zoom_out', 'DUKD']
+__all__ = ['AUG_OPS', 'draw_augment', 'augment', 'invert_augment', 'all_tiles', 'zoom_in_tiles', 'zoom_out', 'DUKD']
 
 # %% ../../nbs/52_sr.dukd.ipynb
 AUG_OPS = ('invert', 'vflip', 'hflip', 'transpose')
@@ -53,19 +53,28 @@ def invert_augment(y:torch.Tensor, ops:torch.Tensor)->torch.Tensor:
     return torch.stack(out)
 
 # %% ../../nbs/52_sr.dukd.ipynb
+def all_tiles(hr:torch.Tensor, # (N, C, s*p, s*p) HR patches
+              scale:int, # SR scale s
+             )->torch.Tensor:
+    "Every tile of the s x s grid of each HR patch, (N, s*s, C, p, p), row by row."
+    n, c, H, W = hr.shape
+    if H % scale or W % scale: raise TrustbookError(f"HR patch {H}x{W} is not a multiple of the scale {scale}")
+    ph, pw = H // scale, W // scale
+    tiles = hr.unfold(2, ph, ph).unfold(3, pw, pw)                 # N, C, s, s, ph, pw
+    return tiles.permute(0, 2, 3, 1, 4, 5).reshape(n, scale * scale, c, ph, pw)
+
 def zoom_in_tiles(hr:torch.Tensor, # (N, C, s*p, s*p) HR patches
                   scale:int, # SR scale s
                   n_sub:int=1, # tiles per patch (official: 1, or 2 for EDSR x2)
-                  generator:torch.Generator|None=None)->torch.Tensor:
+                  generator:torch.Generator|None=None,
+                  return_index:bool=False, # also return which tiles, (N, n_sub) indices into `all_tiles`
+                 ):
     "`n_sub` random tiles of the s x s grid of each HR patch, (N*n_sub, C, p, p): new LR-like inputs."
-    n, c, H, W = hr.shape
-    if H % scale or W % scale: raise TrustbookError(f"HR patch {H}x{W} is not a multiple of the scale {scale}")
     if not 1 <= n_sub <= scale * scale: raise TrustbookError(f"n_sub must be in 1..{scale*scale}, got {n_sub}")
-    ph, pw = H // scale, W // scale
-    tiles = hr.unfold(2, ph, ph).unfold(3, pw, pw)                 # N, C, s, s, ph, pw
-    tiles = tiles.permute(0, 2, 3, 1, 4, 5).reshape(n, scale * scale, c, ph, pw)
+    tiles = all_tiles(hr, scale); n, _, c, ph, pw = tiles.shape
     idx = torch.stack([torch.randperm(scale * scale, generator=generator)[:n_sub] for _ in range(n)])
-    return tiles[torch.arange(n)[:, None], idx].reshape(n * n_sub, c, ph, pw)
+    out = tiles[torch.arange(n)[:, None], idx].reshape(n * n_sub, c, ph, pw)
+    return (out, idx) if return_index else out
 
 def zoom_out(lr:torch.Tensor, scale:int)->torch.Tensor:
     "The LR patches downscaled by 1/s with the MATLAB bicubic kernel: inputs whose ground truth is `lr`."
@@ -73,6 +82,7 @@ def zoom_out(lr:torch.Tensor, scale:int)->torch.Tensor:
     return imresize_torch(lr, 1 / scale).clamp(0, 1)
 
 # %% ../../nbs/52_sr.dukd.ipynb
+@DISTILLERS.register()
 class DUKD(LogitsKD):
     "DUKD: logits KD on the original pair, then a second step on zoom-in (+ consistency) and zoom-out data."
     name = 'dukd'
@@ -93,13 +103,24 @@ class DUKD(LogitsKD):
     def losses(self, lr, hr):
         d = super().losses(lr, hr); d['rec'] = self.w_rec * d['rec']; return d
 
+    def teacher_targets(self, lr, hr)->dict:
+        "The teacher's output on the patch, on every zoom-in tile and on the zoomed-out patch."
+        t, d = self.teacher, {'out': self.teacher(lr)}
+        if self.zoom_in:
+            tiles = all_tiles(hr, self.scale)
+            d['tiles'] = t(tiles.flatten(0, 1)).unflatten(0, tiles.shape[:2])
+        if self.zoom_out: d['zoom'] = t(zoom_out(lr, self.scale))
+        return d
+
     def upcycled_losses(self, lr, hr)->dict:
         "The upcycled terms of one batch (second step)."
-        s, t, sc = self.student, self.need_teacher(), self.student.scale
-        d = {}
+        s, t, sc = self.student, self.need_teacher(), self.scale
+        d, pre = {}, getattr(self, '_targets', None) or {}
         if self.zoom_in:
-            y = zoom_in_tiles(hr, sc, self.n_sub)
-            with torch.no_grad(): t_y = t(y)
+            y, idx = zoom_in_tiles(hr, sc, self.n_sub, return_index=True)
+            if 'tiles' in pre: t_y = pre['tiles'][torch.arange(len(idx))[:, None], idx].flatten(0, 1)
+            else:
+                with torch.no_grad(): t_y = t(y)
             if self.aug_p > 0:
                 ops = draw_augment(y.shape[0], self.aug_p)
                 out = invert_augment(s(augment(y, ops)), ops)
@@ -107,9 +128,7 @@ class DUKD(LogitsKD):
             d['zoom_in'] = self.w_kd * F.l1_loss(out, t_y)
         if self.zoom_out:
             x = zoom_out(lr, sc)
-            with torch.no_grad(): t_x = t(x)
+            t_x = self.target('zoom', lambda: t(x))
             o = s(x)
             d['zoom_out'] = self.w_rec * F.l1_loss(o, lr) + self.w_kd * F.l1_loss(o, t_x)
         return d
-
-register_kd(DUKD)

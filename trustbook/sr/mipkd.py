@@ -8,7 +8,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError
-from .kd import LogitsKD, register_kd, _check_stages
+from .models import stage_widths, embed_width
+from .kd import DISTILLERS, LogitsKD, _check_stages, feature_targets
 
 # %% auto 0
 __all__ = ['conv1', 'random_mask_3d', 'FeaturePriorMixer', 'MiPKD']
@@ -29,23 +30,28 @@ class FeaturePriorMixer(nn.Module):
                  c_t:int, # teacher width
                  latent:int, # latent width (trustbook choice: the student's width)
                  mask_p:float=0.5, # P(latent element taken from the teacher) (trustbook choice)
+                 fixed_teacher:bool=True, # align the student's latent to a fixed teacher latent (stop-gradient); False: pull both (degenerate)
                 ):
         super().__init__()
         self.enc_s, self.enc_t = conv1(c_s, latent), conv1(c_t, latent)
         self.dec_s, self.dec_t = conv1(latent, c_s), conv1(latent, c_t)
-        self.mask_p = mask_p
+        self.mask_p, self.fixed_teacher = mask_p, fixed_teacher
     def forward(self, f_s, f_t)->tuple[torch.Tensor, dict]:
-        "The mixed feature in the student's space and the stage's auxiliary losses (AE and latent alignment)."
+        "The mixed feature in the student's space and the stage's auxiliary losses (AE and latent alignment), and the teacher latent's scale."
         z_s, z_t = self.enc_s(f_s), self.enc_t(f_t)
         m = random_mask_3d(z_s.shape, self.mask_p).to(z_s)
         mixed = self.dec_s(m * z_t + (1 - m) * z_s)
         ae = F.l1_loss(self.dec_s(z_s), f_s) + F.l1_loss(self.dec_t(z_t), f_t)
-        return mixed, dict(ae=ae, latent=F.l1_loss(z_s, z_t))
+        align = F.l1_loss(z_s, z_t.detach() if self.fixed_teacher else z_t)
+        return mixed, dict(ae=ae, latent=align, zt=z_t.detach().abs().mean())
 
 # %% ../../nbs/51_sr.mipkd.ipynb
+@DISTILLERS.register()
 class MiPKD(LogitsKD):
     "MiPKD: logits KD + feature prior mixer + block prior mixer (each can be switched off for ablations)."
     name = 'mipkd'
+    needs = ('forward', 'embed', 'groups', 'reconstruct')                 # the mixers run the student stage by stage
+    teacher_needs = ('forward', 'forward_features', 'embed', 'groups')     # its stage features, and its stages for the BPM
     def __init__(self, student, teacher,
                  w_kd:float=1.0, # output-KD weight
                  w_feat:float=1.0, # weight of the FPM and BPM terms
@@ -53,21 +59,24 @@ class MiPKD(LogitsKD):
                  use_bpm:bool=True, # block prior mixer on
                  mask_p:float=0.5, # FPM mask probability (trustbook choice)
                  block_p:float=0.5, # BPM probability of a teacher stage (trustbook choice)
-                 latent:int|None=None, # FPM latent width (default: student width)
+                 latent:int|None=None, # FPM latent width (default: the student stage's width)
+                 fixed_teacher:bool=True, # FPM alignment against a fixed teacher latent (see above)
                 ):
-        super().__init__(student, teacher, w_kd, w_feat); _check_stages(student, teacher)
+        super().__init__(student, teacher, w_kd, w_feat)
         if not (use_fpm or use_bpm): raise TrustbookError("MiPKD needs use_fpm or use_bpm (both off is plain logits KD)")
         if not 0 <= block_p <= 1: raise TrustbookError(f"block_p must be in [0, 1], got {block_p}")
-        cs, ct = student.n_feats, teacher.n_feats
+        cs, ct = stage_widths(student), stage_widths(teacher)
+        _check_stages(cs, ct)
         self.use_fpm, self.use_bpm, self.block_p = use_fpm, use_bpm, block_p
-        if use_fpm: self.fpm = nn.ModuleList(FeaturePriorMixer(cs, ct, latent or cs, mask_p) for _ in student.groups)
-        if use_bpm:
-            self.to_t = nn.ModuleList(conv1(cs, ct) for _ in student.groups)
-            self.to_s = nn.ModuleList(conv1(ct, cs) for _ in student.groups)
+        if use_fpm: self.fpm = nn.ModuleList(FeaturePriorMixer(a, b, latent or a, mask_p, fixed_teacher) for a, b in zip(cs, ct))
+        if use_bpm:  # adapters: the student's features into teacher stage k, and its output back to the student's width
+            s_in, t_in = [embed_width(student)] + cs[:-1], [embed_width(teacher)] + ct[:-1]
+            self.to_t = nn.ModuleList(conv1(a, b) for a, b in zip(s_in, t_in))
+            self.to_s = nn.ModuleList(conv1(b, a) for a, b in zip(cs, ct))
 
     def fpm_forward(self, lr, t_feats):
         "The student's forward pass with each stage's feature replaced by the FPM's mixed feature."
-        s = self.student; x0 = h = s.embed(lr); aux = {'ae': 0., 'latent': 0.}
+        s = self.student; x0 = h = s.embed(lr); aux = {'ae': 0., 'latent': 0., 'zt': 0.}
         for g, mix, ft in zip(s.groups, self.fpm, t_feats):
             h, a = mix(g(h), ft)
             for k in aux: aux[k] = aux[k] + a[k] / len(s.groups)
@@ -80,20 +89,17 @@ class MiPKD(LogitsKD):
             h = self.to_s[k](t.groups[k](self.to_t[k](h))) if use_t else s.groups[k](h)
         return s.reconstruct(h, x0, lr)
 
-    def extra_loss(self, lr, hr, out, fs):
-        d = super().extra_loss(lr, hr, out, fs)
-        t_out = self._t_out
+    def teacher_targets(self, lr, hr): return feature_targets(self.teacher, lr)
+    def losses(self, lr, hr)->dict:
+        out = self.student(lr)
+        t_out, t_feats = self.teacher_features(lr)
+        d = {'rec': F.l1_loss(out, hr), 'kd': self.w_kd * F.l1_loss(out, t_out)}
         if self.use_fpm:
-            o, aux = self.fpm_forward(lr, self._t_feats)
+            o, aux = self.fpm_forward(lr, t_feats)
             d['fpm'] = self.w_feat * (F.l1_loss(o, hr) + self.w_kd * F.l1_loss(o, t_out) + aux['ae'] + aux['latent'])
+            d['log_zt'] = aux['zt']  # logged only: the teacher latent's scale (a collapse would show here)
         if self.use_bpm:
             route = (torch.rand(len(self.student.groups)) < self.block_p).tolist()
             o = self.bpm_forward(lr, route)
             d['bpm'] = self.w_feat * (F.l1_loss(o, hr) + self.w_kd * F.l1_loss(o, t_out))
         return d
-
-    def teacher_out(self, lr):
-        t_out, t_feats = super().teacher_out(lr); self._t_out = t_out
-        return t_out, t_feats
-
-register_kd(MiPKD)

@@ -10,11 +10,12 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..core import TrustbookError
-from .data import check_sr_scale, imresize_torch, to_tensor, to_uint8
+from .images import check_sr_scale, imresize_torch, to_tensor, to_uint8
 
 # %% auto 0
-__all__ = ['DIV2K_MEAN', 'conv3', 'ResBlock', 'RCAB', 'ResidualGroup', 'Upsampler', 'SRNet', 'n_params', 'edsr', 'rcan',
-           'build_sr', 'Bicubic', 'super_resolve']
+__all__ = ['DIV2K_MEAN', 'SR_NET_NEEDS', 'conv3', 'ResBlock', 'RCAB', 'ResidualGroup', 'Upsampler', 'Staged', 'SRNet', 'n_params',
+           'edsr', 'rcan', 'build_sr', 'sr_scale', 'check_sr_net', 'stage_widths', 'embed_width', 'Bicubic',
+           'super_resolve']
 
 # %% ../../nbs/50_sr.models.ipynb
 DIV2K_MEAN = (0.4488, 0.4371, 0.4040) # the RGB mean EDSR/RCAN subtract (DIV2K)
@@ -54,7 +55,18 @@ class Upsampler(nn.Sequential):
         super().__init__(*m)
 
 # %% ../../nbs/50_sr.models.ipynb
-class SRNet(nn.Module):
+class Staged(nn.Module):
+    "An SR net built as `embed` → `groups` (its stages) → `reconstruct`; subclasses get `forward` and `forward_features`."
+    def embed(self, lr): raise NotImplementedError("a Staged SR net defines embed(lr) -> the first feature map")
+    def reconstruct(self, h, x0, lr): raise NotImplementedError("a Staged SR net defines reconstruct(h, x0, lr) -> the SR image")
+    def forward_features(self, lr:torch.Tensor)->tuple[torch.Tensor, list[torch.Tensor]]:
+        "The SR output and the feature map after each stage."
+        x0 = h = self.embed(lr); feats = []
+        for g in self.groups: h = g(h); feats.append(h)
+        return self.reconstruct(h, x0, lr), feats
+    def forward(self, lr:torch.Tensor)->torch.Tensor: return self.forward_features(lr)[0]
+
+class SRNet(Staged):
     "A head → stages → body_end (+ long skip) → tail SR network; the common skeleton of EDSR and RCAN."
     def __init__(self, groups:list[nn.Module], # the body's stages
                  n_feats:int, # channel width
@@ -88,9 +100,7 @@ class SRNet(nn.Module):
     def forward_features(self, lr:torch.Tensor, scale:int|None=None)->tuple[torch.Tensor, list[torch.Tensor]]:
         "The SR output and the feature map after each stage."
         self.check_input(lr, scale)
-        x0 = h = self.embed(lr); feats = []
-        for g in self.groups: h = g(h); feats.append(h)
-        return self.reconstruct(h, x0, lr), feats
+        return super().forward_features(lr)
 
     def forward(self, lr:torch.Tensor, scale:int|None=None)->torch.Tensor:
         return self.forward_features(lr, scale)[0]
@@ -126,10 +136,77 @@ def rcan(scale:int=2, # SR scale
 
 def build_sr(config:dict)->SRNet:
     "Rebuild a network from its `config` (as stored in `SRNet.config`)."
+    if not isinstance(config, dict): raise TrustbookError(f"config must be a dict such as edsr(...).config, got {type(config).__name__}")
     c = dict(config); a = c.pop('arch', None)
     if a == 'edsr': return edsr(**c)
     if a == 'rcan': return rcan(**c)
     raise TrustbookError(f"unknown SR architecture {a!r}; use 'edsr' or 'rcan'")
+
+# %% ../../nbs/50_sr.models.ipynb
+def _device(model):
+    for t in (*model.parameters(), *model.buffers()): return t.device
+    return torch.device('cpu')
+
+SR_NET_NEEDS = {
+    'forward': "forward(lr) -> an (N, 3, s*h, s*w) SR batch from an (N, 3, h, w) batch in [0, 1]",
+    'forward_features': "forward_features(lr) -> (SR output, [feature map after each stage])",
+    'embed': "embed(lr) -> the first feature map h0",
+    'groups': "groups: the stages, a sequence of modules run one after another",
+    'reconstruct': "reconstruct(h, h0, lr) -> the SR output from the last stage's features",
+}
+
+def _probe(net:nn.Module, fn):
+    "Run `fn(net, x)` on a small grey batch on the net's device, in eval mode and without gradients; training mode restored."
+    x = torch.full((1, 3, 8, 8), 0.5, device=_device(net))
+    was = net.training; net.eval()
+    try:
+        with torch.no_grad(): return fn(net, x)
+    finally: net.train(was)
+
+def sr_scale(net:nn.Module # an SR network (see the protocol)
+            )->int:
+    "The network's SR scale: its `scale` attribute, else measured by one forward pass of an 8x8 input."
+    s = getattr(net, 'scale', None)
+    if isinstance(s, int) and not isinstance(s, bool): return check_sr_scale(s)
+    name = type(net).__name__
+    try: y = _probe(net, lambda n, x: n(x))
+    except TrustbookError: raise
+    except Exception as e:
+        raise TrustbookError(f"{name}: forward(lr) failed on a (1, 3, 8, 8) batch ({type(e).__name__}: {e}); an SR net maps "
+                             "an (N, 3, h, w) batch in [0, 1] to (N, 3, s*h, s*w)") from None
+    if (not torch.is_tensor(y) or y.ndim != 4 or y.shape[:2] != (1, 3) or y.shape[2] != y.shape[3] or y.shape[2] % 8
+            or y.shape[2] // 8 not in (2, 3, 4, 8)):
+        got = tuple(y.shape) if torch.is_tensor(y) else type(y).__name__
+        raise TrustbookError(f"{name}: forward(lr) must return an (N, 3, s*h, s*w) batch with s in 2, 3, 4, 8; a (1, 3, 8, 8) input gave {got}")
+    return y.shape[2] // 8
+
+def check_sr_net(net, # the student's or teacher's network
+                 role:str='student', # 'student' or 'teacher' (named in errors)
+                 needs:tuple=('forward',), # what the method needs, keys of `SR_NET_NEEDS`
+                 method:str='', # the method's name (named in errors)
+                )->int:
+    "Check `net` against what a method needs (see the protocol); returns its SR scale; a `TrustbookError` names what is missing."
+    if not isinstance(net, nn.Module): raise TrustbookError(f"the {role} must be a torch.nn.Module, got {type(net).__name__}")
+    missing = [k for k in needs if k != 'forward' and not (callable(getattr(net, k, None)) if k != 'groups' else
+                                                              isinstance(getattr(net, k, None), (nn.ModuleList, nn.Sequential, list, tuple)))]
+    if missing:
+        what = '; '.join(f"{k}: {SR_NET_NEEDS[k]}" for k in missing)
+        raise TrustbookError(f"the {role} ({type(net).__name__}) lacks {', '.join(missing)}, which {method or 'this method'} needs ({what}). "
+                             "Subclass trustbook.sr.models.Staged (embed, groups, reconstruct) to get them all, or choose a method "
+                             "that needs only forward(lr): 'scratch', 'logits', 'dukd'")
+    return sr_scale(net)
+
+def stage_widths(net:nn.Module # a net with `forward_features`
+                )->list[int]:
+    "The channel count of each stage's feature map (from one forward pass of an 8x8 input)."
+    out, feats = _probe(net, lambda n, x: n.forward_features(x))
+    if not isinstance(feats, (list, tuple)) or not feats or not all(torch.is_tensor(f) and f.ndim == 4 for f in feats):
+        raise TrustbookError(f"{type(net).__name__}: forward_features(lr) must return (output, [one (N, C, h, w) map per stage])")
+    return [int(f.shape[1]) for f in feats]
+
+def embed_width(net:nn.Module)->int:
+    "The channel count of `net.embed(lr)` (what the first stage takes)."
+    return int(_probe(net, lambda n, x: n.embed(x)).shape[1])
 
 # %% ../../nbs/50_sr.models.ipynb
 class Bicubic(nn.Module):
@@ -141,16 +218,19 @@ class Bicubic(nn.Module):
         return imresize_torch(lr, self.scale)
 
 @torch.no_grad()
-def super_resolve(model:nn.Module, # an `SRNet` or `Bicubic`
+def super_resolve(model:nn.Module, # an `SRNet`, `Bicubic` or any net of the SR-net protocol
                   lr:np.ndarray, # uint8 (h, w, 1|3) LR image
                   scale:int|None=None, # the scale the caller expects (checked against the model's)
                  )->np.ndarray:
     "The model's uint8 SR image of one LR image (grayscale in, grayscale out)."
-    if lr.ndim != 3 or lr.shape[2] not in (1, 3): raise TrustbookError(f"expected an (h, w, 1|3) image, got {lr.shape}; RGBA must be converted first")
+    lr = np.asarray(lr)
+    if lr.ndim != 3 or lr.shape[2] not in (1, 3) or lr.dtype != np.uint8:
+        raise TrustbookError(f"expected a uint8 (h, w, 1|3) image, got {lr.dtype} {lr.shape}; RGBA must be converted first")
+    s = sr_scale(model)
+    if scale is not None and scale != s: raise TrustbookError(f"this {getattr(model, 'arch', type(model).__name__)} was built for x{s} SR, not x{scale}")
     was = model.training; model.eval()
-    dev = next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device('cpu')
-    x = to_tensor(np.repeat(lr, 3, 2) if lr.shape[2] == 1 else lr)[None].to(dev)
-    y = model(x, scale=scale)[0].clamp(0, 1)
-    model.train(was)
+    x = to_tensor(np.repeat(lr, 3, 2) if lr.shape[2] == 1 else lr)[None].to(_device(model))
+    try: y = model(x)[0].clamp(0, 1)
+    finally: model.train(was)
     if lr.shape[2] == 1: y = y.mean(0, keepdim=True)
     return to_uint8(y)
