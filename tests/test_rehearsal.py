@@ -121,3 +121,13 @@ def test_cost_table_lists_failures(tmp_path):
 def test_rehearse_needs_paper_scale():
     from trustbook.runner import reproduce
     with pytest.raises(TrustbookError, match='paper scale'): reproduce(['fsd_main'], scale='cpu', rehearse=True)
+
+
+def test_load_benchmark_checks_sha256(tmp_path, monkeypatch):
+    "A test-set file with the right name and layout but other bytes is refused outside a rehearsal, naming the file and the fix."
+    from trustbook.sr.datasets import write_sr_benchmarks
+    from trustbook.sr.data import load_benchmark
+    monkeypatch.setenv('TRUSTBOOK_DATA', str(tmp_path)); monkeypatch.delenv('TRUSTBOOK_REHEARSE_STEPS', raising=False)
+    write_sr_benchmarks(tmp_path/'sr_benchmarks', np.random.default_rng(0), side=24)
+    with pytest.raises(TrustbookError, match=r'Set14/image_SRF_3/img_001_SRF_3_HR\.png: checksum mismatch.*trustbook data get'):
+        load_benchmark('Set14', 3)
