@@ -11,9 +11,7 @@ from trustbook.rehearse import (REHEARSAL_DATA, REHEARSAL_MARK, rehearsal_env, w
                                 cost_table, format_cost_table)
 
 # paper datasets with no loader in the library yet: nothing can read them, so no writer is registered (listed, not faked)
-NO_LOADER = {'clothing_adc': 'ADC paper-scale loader not written (curation.data.benchmark_data refuses it); no public download',
-             'cifar10n': 'ADC paper-scale loader not written', 'cifar10_lt': 'ADC paper-scale loader not written',
-             'dtd': 'LC paper scale not implemented (curation.data.lc_testbed refuses it)', 'fgvc_aircraft': 'LC paper scale not implemented'}
+NO_LOADER = {'clothing_adc': 'ADC paper-scale loader not written (curation.data.benchmark_data refuses it); no public download'}
 
 
 @pytest.fixture
@@ -64,6 +62,13 @@ def test_loaders_read_synthetic_files(empty_data, monkeypatch):
         for n in rd.LIGHTGCN_DATASETS:
             d = rd.load_data(n, valid_frac=0.1); assert d.train.shape == (300, 500) and d.valid.nnz > 0, n
         assert len(load_benchmark('Set5', 4)) == 5 and len(load_benchmark('BSD100', 4)) > 0
+        from trustbook.curation.data import load_cifar10n, load_cifar10_lt, load_dtd, load_fgvc_aircraft
+        b = load_cifar10n('worse_label'); assert b.X.shape == (1000, 3, 32, 32) and 0.3 < b.noise_rate < 0.5
+        assert 0.04 < load_cifar10n().noise_rate < 0.15  # aggre_label: the key names are the file's, not swapped
+        X, y, Xt, yt = load_cifar10_lt(10); cnt = np.bincount(y, minlength=10)
+        assert (np.diff(cnt) <= 0).all() and 9 <= cnt[0] / cnt[9] <= 11 and len(yt) == 200  # head ~ratio x tail (counts floored); test set whole
+        d = load_dtd('val', 10); assert len(d.classes) == 47 and len(d) == 47 and d.images(24).shape == (47, 3, 24, 24)
+        a = load_fgvc_aircraft('test'); assert len(a.classes) == 100 and a.labels.max() < 100 and a.images(24).shape[1:] == (3, 24, 24)
         d = dataset_dir('div2k')
         assert len(pairs_from_folder(d/'DIV2K_train_HR', 4, d/'DIV2K_train_LR_bicubic'/'X4')) > 0
     # outside a rehearsal the synthetic folder is not accepted as the real dataset (its checksums do not match)
