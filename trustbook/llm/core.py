@@ -11,9 +11,9 @@ from ..core import TrustbookError, get_device
 from ..registry import Registry
 
 # %% auto 0
-__all__ = ['PAPER_LM_CONFIGS', 'TUNINGS', 'LORA_DEFAULTS', 'load_causal_lm', 'rehearsal_lm', 'check_causal_lm', 'lm_logits',
-           'check_table', 'encode_texts', 'pad_batch', 'padding_id', 'token_stats', 'token_logprobs', 'lora_adapters',
-           'full_weights', 'tuning_model']
+__all__ = ['PAPER_LM_CONFIGS', 'REHEARSAL_TOKENS', 'TUNINGS', 'LORA_DEFAULTS', 'load_causal_lm', 'rehearsal_lm',
+           'check_causal_lm', 'lm_logits', 'check_table', 'rehearsal_max_length', 'encode_texts', 'pad_batch',
+           'padding_id', 'token_stats', 'token_logprobs', 'lora_adapters', 'full_weights', 'tuning_model']
 
 # %% ../../nbs/10_llm.core.ipynb
 def load_causal_lm(name_or_path:str, # a hub id (e.g. 'EleutherAI/pythia-6.9b') or a local folder
@@ -160,6 +160,19 @@ def check_table(df, # the table a caller passed
     return df
 
 # %% ../../nbs/10_llm.core.ipynb
+REHEARSAL_TOKENS = 32 # a rehearsal's cap on tokens per text (`TRUSTBOOK_REHEARSE_TOKENS`): the paper's width stays, the sequences shrink
+
+def rehearsal_max_length(max_length:int|None=None, # the caller's cap on tokens per sequence
+                        )->int|None:
+    "`max_length`, or inside a rehearsal at most `TRUSTBOOK_REHEARSE_TOKENS` (default 32), said once as a stand-in."
+    if not os.environ.get('TRUSTBOOK_REHEARSE_STEPS'): return max_length
+    # a byte vocabulary makes a WikiMIA text ~6x more tokens than the paper's BPE, and a 4096-wide block on one CPU core
+    # costs ~0.4 GFLOP a token: full-length texts would take hours, so a rehearsal scores and trains short sequences
+    cap = int(os.environ.get('TRUSTBOOK_REHEARSE_TOKENS') or REHEARSAL_TOKENS)
+    from trustbook.train import stand_in
+    stand_in(f"LLM sequences cut to {cap} tokens (the paper's lengths would take hours on a CPU at the paper's width)")
+    return cap if not max_length else min(max_length, cap)
+
 def encode_texts(tokenizer, # a transformers tokenizer
                  texts, # list of strings
                  max_length:int|None=None, # truncate to this many tokens
@@ -168,7 +181,7 @@ def encode_texts(tokenizer, # a transformers tokenizer
     if isinstance(texts, str): raise TrustbookError("texts must be a list of strings, got one string; wrap it in a list")
     texts = list(texts)
     if not texts: raise TrustbookError("texts is empty: give at least one text to score")
-    out = []
+    out, max_length = [], rehearsal_max_length(max_length)
     for i, t in enumerate(texts):
         if not isinstance(t, str): raise TrustbookError(f"text {i} is a {type(t).__name__}, not a string")
         if not t.strip(): raise TrustbookError(f"text {i} is empty; drop empty texts before scoring")
