@@ -87,7 +87,7 @@ def test_hub_model_stand_in(monkeypatch):
 # one run per area, with the repetitions (seeds, method lists) cut so the subset fits the CI budget
 SUBSET = {
     'llm': ('fsd_main', dict(n_seeds=2, model='EleutherAI/pythia-70m')),
-    'privacy': ('past_sensitivity', dict(n_seeds=1, split_size={'cifar10': 200}, val_size=100)),
+    'privacy': ('past_sensitivity', dict(n_seeds=1, split_size={'cifar10': 32}, val_size=32)),
     'curation': ('lc_instruct', dict(n_seeds=2, model='Qwen/Qwen2.5-0.5B-Instruct', lc_steps=2, methods=['lc', 'random'])),
     'recsys': ('soft_bpr_equivalence', dict(n_seeds=1, models=['mf'], m_choices=[2], alphas=[0.5])),
     'sr': ('mipkd_main', dict(n_seeds=1, regime_seeds=1, teacher_blocks=4, student_blocks=2, n_groups=2, width_student='32x4', depth_student='64x2',
@@ -136,3 +136,12 @@ def test_load_benchmark_checks_sha256(tmp_path, monkeypatch):
     write_sr_benchmarks(tmp_path/'sr_benchmarks', np.random.default_rng(0), side=24)
     with pytest.raises(TrustbookError, match=r'Set14/image_SRF_3/img_001_SRF_3_HR\.png: checksum mismatch.*trustbook data get'):
         load_benchmark('Set14', 3)
+
+
+def test_privacy_rehearsal_cuts_split_parts(monkeypatch):
+    "Inside a rehearsal the privacy parts shrink to REHEARSAL_SPLIT (evaluation passes would dominate), said as a stand-in."
+    from trustbook.privacy.data import privacy_testbed, REHEARSAL_SPLIT
+    from trustbook.train import stand_ins
+    monkeypatch.setenv('TRUSTBOOK_REHEARSE_STEPS', '2')
+    tb = privacy_testbed('digits:mlp', 0, 500)  # 5 x 500 would not fit digits' 1,797 samples outside a rehearsal
+    assert len(tb.split['target_train'][0]) == REHEARSAL_SPLIT and any('privacy split' in s for s in stand_ins())
