@@ -86,9 +86,9 @@ def test_hub_model_stand_in(monkeypatch):
 
 # one run per area, with the repetitions (seeds, method lists) cut so the subset fits the CI budget
 SUBSET = {
-    'llm': ('fsd_main', dict(n_seeds=2, model='EleutherAI/pythia-70m')),
+    'llm': ('fsd_main', dict(n_seeds=1, model='EleutherAI/pythia-70m')),
     'privacy': ('past_sensitivity', dict(n_seeds=1, split_size={'cifar10': 32}, val_size=32)),
-    'curation': ('lc_instruct', dict(n_seeds=2, model='Qwen/Qwen2.5-0.5B-Instruct', lc_steps=2, methods=['lc', 'random'])),
+    'curation': ('lc_instruct', dict(n_seeds=1, model='Qwen/Qwen2.5-0.5B-Instruct', lc_steps=2, methods=['lc', 'random'])),
     'recsys': ('soft_bpr_equivalence', dict(n_seeds=1, models=['mf'], m_choices=[2], alphas=[0.5])),
     'sr': ('mipkd_main', dict(n_seeds=1, regime_seeds=1, teacher_blocks=4, student_blocks=2, n_groups=2, width_student='32x4', depth_student='64x2',
                               benchmarks='Set5', baselines='fitnet', ablations=False, batch=2, teacher_batch=2, patch=24)),
