@@ -44,6 +44,8 @@ def test_loaders_read_synthetic_files(empty_data, monkeypatch):
             (root/'data'/n).mkdir(parents=True); w(root/'data'/n, rng, n_train=50, n_test=10)
             (root/'data'/n/'.cifar-10-python.tar.gz.extracted').touch(); (root/'data'/n/'.cifar-100-python.tar.gz.extracted').touch()
             (root/'data'/n/REHEARSAL_MARK).touch()
+        from trustbook.data import _load_all_specs
+        _load_all_specs()  # writers register with their dataset modules: import them all (the test alone, or first)
         names = [n for n in REHEARSAL_DATA.names()]
         out = write_rehearsal_data(names, root/'data')
         assert set(out.values()) == {'written'}, out

@@ -139,15 +139,15 @@ def _pickle(obj, path):
     with open(path, 'wb') as fh: pickle.dump(obj, fh)
 
 @REHEARSAL_DATA.register('cifar10', overwrite=True)  # a notebook rerun redefines it
-def write_cifar10(folder:Path, rng, n_train:int=50000, n_test:int=10000):
-    "Synthetic CIFAR-10 batches (uint8 rows of 3072, `labels`)."
+def write_cifar10(folder:Path, rng, n_train:int=5000, n_test:int=1000):
+    "Synthetic CIFAR-10 batches (uint8 rows of 3072, `labels`); a tenth of the real count, enough for a rehearsal's cut parts (`REHEARSAL_SPLIT`)."
     d = folder/'cifar-10-batches-py'; d.mkdir(exist_ok=True)
     per = n_train // 5
     for i, n in [(f'data_batch_{k}', per) for k in range(1, 6)] + [('test_batch', n_test)]:
         _pickle({'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8), 'labels': rng.integers(0, 10, n).tolist(), 'batch_label': i}, d/i)
 
 @REHEARSAL_DATA.register('cifar100', overwrite=True)  # a notebook rerun redefines it
-def write_cifar100(folder:Path, rng, n_train:int=50000, n_test:int=10000):
+def write_cifar100(folder:Path, rng, n_train:int=5000, n_test:int=1000):
     "Synthetic CIFAR-100 pickles (uint8 rows of 3072, `fine_labels`, `coarse_labels`)."
     d = folder/'cifar-100-python'; d.mkdir(exist_ok=True)
     for i, n in (('train', n_train), ('test', n_test)):
