@@ -52,7 +52,8 @@ def _cmd_list(a):
 def _cmd_reproduce(a):
     from trustbook.params import parse_overrides
     if a.download: import os; os.environ['TRUSTBOOK_DOWNLOAD'] = '1'
-    report = a.report and not a.dry_run and a.scale != 'smoke'
+    report = a.report and not a.dry_run and a.scale != 'smoke' and not a.rehearse
+    if a.rehearse and a.executor != 'local': raise TrustbookError("--rehearse runs on this machine: drop --executor")
     if a.executor != 'local':
         from trustbook.executors import reproduce_with_executor
         outcomes = reproduce_with_executor(a.executor, a.names, a.scale, a.seed, parse_overrides(a.param), a.force, a.dry_run,
@@ -60,7 +61,8 @@ def _cmd_reproduce(a):
     else:
         from trustbook.runner import reproduce
         outcomes = reproduce(a.names, a.scale, a.seed, parse_overrides(a.param), a.force, a.jobs, a.dry_run,
-                             processes=a.processes, progress='quiet' if a.quiet else a.progress, report=report)
+                             processes=a.processes, progress='quiet' if a.quiet else a.progress, report=report,
+                             rehearse=a.rehearse, rehearse_steps=a.rehearse_steps)
     return 1 if any(o.status == 'failed' for o in outcomes) else 0
 
 def _cmd_status(a):
@@ -115,6 +117,8 @@ def make_parser()->argparse.ArgumentParser:
                    help='live: one line redrawn on a terminal; log: whole lines, progress at most once a minute; quiet: only the summary (default: live on a terminal, else log)')
     r.add_argument('-q', '--quiet', action='store_true', help='same as --progress quiet')
     r.add_argument('--download', action='store_true', help='allow downloading datasets that are not on disk')
+    r.add_argument('--rehearse', action='store_true', help='with --scale paper: run every step of each run for a few updates per training loop, on synthetic data in each dataset\'s real format and randomly initialised models of the paper\'s architectures; prints a cost table (runs/rehearsal/cost.md); never results')
+    r.add_argument('--rehearse-steps', type=int, default=None, help='updates per training loop in a rehearsal (default 2)')
     r.add_argument('--executor', default='local', choices=('local', 'ray', 'slurm'), help='where runs execute')
     r.add_argument('--address', default=None, help='Ray cluster address (with --executor ray)')
     r.add_argument('--partition', default=None, help='Slurm partition (with --executor slurm)')

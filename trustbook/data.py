@@ -10,8 +10,9 @@ from pathlib import Path
 from .core import TrustbookError, cache_dir, data_mirror, sha256_file, atomic_path, write_json
 
 # %% auto 0
-__all__ = ['DATASETS', 'DataFormatError', 'DataMissingError', 'RemoteFile', 'DatasetSpec', 'register_dataset', 'get_spec',
-           'dataset_dir', 'dataset_file', 'verify_dataset', 'verify_file', 'download_dataset', 'package_file']
+__all__ = ['DATASETS', 'REHEARSAL_DATA', 'REHEARSAL_MARK', 'DataFormatError', 'DataMissingError', 'RemoteFile', 'DatasetSpec',
+           'register_dataset', 'get_spec', 'dataset_dir', 'dataset_file', 'verify_dataset', 'verify_file',
+           'download_dataset', 'package_file']
 
 # %% ../nbs/01_data.ipynb
 class DataFormatError(TrustbookError):
@@ -70,6 +71,16 @@ def _load_all_specs():
             importlib.import_module('trustbook.' + '.'.join(f.relative_to(pkg).with_suffix('').parts))
 
 # %% ../nbs/01_data.ipynb
+from .registry import Registry, REGISTRIES
+# one registry per process: a notebook rerun (nbdev_test) finds the one the library made
+_KIND = 'rehearsal data writer'
+# no `modules=`: the writers live in the modules that register datasets, which `get_spec` imports on first use
+# (naming them here would make every area's run depend on every other area's code, `inputs.used_files`)
+REHEARSAL_DATA = REGISTRIES[_KIND] if _KIND in REGISTRIES else Registry(_KIND, area='core')
+REHEARSAL_MARK = '.rehearsal'
+REHEARSAL_MARK = '.rehearsal' # marks a folder a rehearsal writer filled
+
+# %% ../nbs/01_data.ipynb
 def _candidates(name):
     m = data_mirror()
     return ([m/name] if m else []) + [cache_dir()/'data'/name]
@@ -100,6 +111,8 @@ def dataset_file(name:str, path:str, download:bool=False)->Path:
     f = d/path
     spec = get_spec(name)
     rf = next((r for r in spec.files if r.path == path), None)
+    # a rehearsal's synthetic stand-in (`trustbook.rehearse`) has no published digest: only inside a rehearsal is it accepted unchecked
+    if (d/'.rehearsal').exists() and os.environ.get('TRUSTBOOK_REHEARSE_STEPS'): return f
     if rf is not None and rf.sha256: verify_file(f, rf.sha256)
     elif (d/'.sha256'/(path + '.sha256')).exists():  # no published digest: check against the one recorded at download
         verify_file(f, (d/'.sha256'/(path + '.sha256')).read_text().strip())

@@ -80,7 +80,13 @@ def format_plan(plan:list[dict], jobs:int=1)->str:
             if s['scale'] == 'paper':
                 data = [f"{d} ({get_spec(d).size_mb or '?'} MB)" for d in e.paper_data]
                 extra.append(f"data: {', '.join(data) or 'shipped/none'}")
-                if e.gpu_memory_gb: extra.append(f"GPU memory ~{e.gpu_memory_gb} GB")
+                from trustbook.rehearse import rehearsal_record, _clock as _rclock
+                rec = rehearsal_record(e.paper, e.name)  # measured by `trustbook reproduce --scale paper --rehearse`
+                if rec:
+                    extra.append(f"memory measured {rec['peak_memory_mb'] / 1024:.1f} GB {rec['memory']} (rehearsal"
+                                 + (f"; declared GPU ~{e.gpu_memory_gb} GB" if e.gpu_memory_gb else '') + ")")
+                    if rec['loops']: extra.append(f"training measured {rec['seconds_per_update']:.3f} s/update, est. {_rclock(rec['estimated_s'])}")
+                elif e.gpu_memory_gb: extra.append(f"GPU memory ~{e.gpu_memory_gb} GB (declared; no rehearsal yet)")
             if e.data_parallel: extra.append('data-parallel')
             if s['set_params']: extra.append('params: ' + ', '.join(f'{k}={v}' for k, v in s['set_params'].items()))
             if s['last']: extra.append(_last(s))

@@ -108,6 +108,10 @@ def save_results(out:Path, # from `prepare_run`
         tabs[k] = json.loads(df.to_json(orient='records'))
     figs = sorted(p.name for p in out.glob('*.png'))
     res = dict(metrics=metrics or {}, tables=tabs, claims=cl, notes=notes or '', figures=figs, peak_memory_mb=_peak_rss_mb())
+    from trustbook.train import rehearsal_steps, rehearsal_loops
+    if rehearsal_steps():  # a rehearsal (`trustbook.rehearse`): what each training loop measured; never a result
+        from trustbook.train import stand_ins
+        res.update(rehearsal=rehearsal_loops(), rehearsal_notes=stand_ins(), not_results='rehearsal: synthetic data, random weights')
     caps = {k: v for k, v in _read_captions(out).items() if f'{k}.png' in figs}
     if caps: res['captions'] = caps  # figure name -> what to look for (the site's paper page)
     write_json(res, out/'notebook_results.json')

@@ -163,8 +163,15 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
               processes:int=1, # data-parallel processes (one GPU each) per run, for experiments that support them
               progress:str='auto', # the terminal's view of the runs: 'auto', 'live', 'log' or 'quiet' (`trustbook.monitor`)
               report:bool=False, # render figures/RESULTS.md afterwards (`trustbook.report`)
+              rehearse:bool=False, # paper scale only: a few updates per loop on synthetic data (`trustbook.rehearse`)
+              rehearse_steps:int|None=None, # updates per training loop in a rehearsal (default `rehearse.REHEARSAL_STEPS`)
              )->list[RunOutcome]:
     "Run the selected experiments at `scale`, then print the end summary; returns one outcome per experiment."
+    if rehearse and scale != 'paper': raise TrustbookError(f"--rehearse rehearses the paper scale; got --scale {scale}")
+    if rehearse and processes > 1: raise TrustbookError("--rehearse runs one process per run; drop --processes")
+    if rehearse and not dry_run:
+        from trustbook.rehearse import rehearse as run_rehearsal, REHEARSAL_STEPS
+        return run_rehearsal(names, seed, overrides, rehearse_steps or REHEARSAL_STEPS, echo, progress)
     from trustbook.overview import plan_runs, format_plan, verdict_table, end_summary
     from trustbook.monitor import Monitor
     jobs = default_jobs(scale) if jobs is None else jobs

@@ -12,8 +12,8 @@ from .checkpoint import loop_checkpointer, _global_rng, _set_global_rng
 from .parallel import autocast, shard, loop_accelerator, release, is_main_process, launch_rank
 
 # %% auto 0
-__all__ = ['FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_loops', 'fit', 'EarlyStopping', 'file_lock',
-           'cache_key', 'cached_model']
+__all__ = ['FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_loops', 'sized', 'stand_in', 'stand_ins', 'fit',
+           'EarlyStopping', 'file_lock', 'cache_key', 'cached_model']
 
 # %% ../nbs/09_train.ipynb
 @dataclasses.dataclass
@@ -119,6 +119,26 @@ def _record_rehearsal(name, desc, ticks, planned, dev):
 def rehearsal_loops()->list[dict]:
     "What each training loop of this process measured in a rehearsal: updates made, seconds per update, peak memory, the full run's planned updates."
     return list(_REHEARSAL['loops'])
+
+# %% ../nbs/09_train.ipynb
+class sized:
+    "An iterable of known length `n`: a generator of batches that `fit` can plan (epochs x batches)."
+    def __init__(self, it, n:int): self.it, self.n = it, int(n)
+    def __iter__(self): return iter(self.it)
+    def __len__(self): return self.n
+
+# %% ../nbs/09_train.ipynb
+_STAND_INS:list = []
+
+def stand_in(what:str # what the rehearsal used instead of the paper's model or data, and why
+            )->str:
+    "Record (and print) a rehearsal stand-in; `repro.save_results` stores them with the run."
+    if what not in _STAND_INS: _STAND_INS.append(what); print(f"rehearsal stand-in: {what}")
+    return what
+
+def stand_ins()->list[str]:
+    "The stand-ins this process recorded."
+    return list(_STAND_INS)
 
 # %% ../nbs/09_train.ipynb
 def _clip(params, clip, accelerator):
@@ -264,8 +284,9 @@ def fit(model, # the nn.Module that trains (a ModuleList for two models trained 
             hook('on_after_backward'); _clip(params, clip, accelerator); step_opt.step(); updated({k: v * grad_accum / group for k, v in grec.items()})
         if epochs is None: break  # one stream: `steps` (or the stream's end, or the budget) ends training
         s.record = {'epoch': s.epoch + 1, **{k: v / max(n_upd, 1) for k, v in sums.items()}, **s.record}
-        if s.stop and pos: s.record['partial'] = True  # stopped inside the epoch (CPU budget)
-        else:
+        if s.stop and pos and s.stop_reason != 'rehearsal': s.record['partial'] = True  # stopped inside the epoch (CPU budget)
+        else:  # a rehearsal's cut epoch ends like a whole one: evaluation and the other epoch-end callbacks run once
+            if s.stop_reason == 'rehearsal' and pos: s.record['partial'] = True
             if sched is not None and sched_every == 'epoch': sched.step()
             hook('on_epoch_end')
         hist['epochs'].append(s.record); s.epoch += 1; pos, epoch_gens = 0, None; bar.update(1)
@@ -336,6 +357,8 @@ def cached_model(key, # JSON-able description of everything `train` computes fro
     "(model, info): the model cached under `key`, or trained now and cached atomically (safe when two jobs race)."
     import torch
     from trustbook.core import cache_dir
+    if rehearsal_steps():  # a rehearsal trains a few updates of a stand-in: never read or fill the real cache, always run the loop
+        folder, force = Path(folder or cache_dir())/'rehearsal', True
     path = Path(folder or cache_dir())/kind/f"{kind}-{cache_key(key)}.pt"
     def load(model):
         ck = torch.load(path, map_location='cpu', weights_only=True)

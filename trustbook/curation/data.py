@@ -14,8 +14,10 @@ from .core import (stratified_subset, stratified_split, pretrained_classifier, F
                                      check_fraction)
 
 # %% auto 0
-__all__ = ['BENCHMARKS', 'PAPER_DATASETS', 'mnist_to_8x8', 'transfer_task', 'LCTestbed', 'lc_testbed', 'benchmark_data',
-           'NoisyBenchmark', 'noisy_benchmark', 'write_collection']
+__all__ = ['BENCHMARKS', 'PAPER_DATASETS', 'CIFAR10N_LABELS', 'DTD_CLASSES', 'mnist_to_8x8', 'transfer_task', 'LCTestbed',
+           'lc_testbed', 'benchmark_data', 'NoisyBenchmark', 'noisy_benchmark', 'write_collection',
+           'read_cifar10_batches', 'read_cifar10n_labels', 'load_cifar10n', 'load_cifar10_lt', 'write_cifar10n',
+           'write_cifar10_lt', 'write_dtd', 'write_fgvc_aircraft', 'ImageList', 'load_dtd', 'load_fgvc_aircraft']
 
 # %% ../../nbs/30_curation.data.ipynb
 def mnist_to_8x8(X)->np.ndarray:
@@ -113,6 +115,9 @@ def benchmark_data(name:str='digits', # 'digits' (1,797 8x8) or 'mnist5k' (5,000
                    test_frac:float=0.2)->tuple:
     "(X_train, y_train, X_test, y_test): flattened float32 features in [0, 1], seeded stratified split."
     from trustbook.datasets import load_digits, load_mnist5k
+    if name in ('cifar10n', 'cifar10_lt'):  # read by their own loaders; the ADC paper-scale experiments using them are not written
+        raise TrustbookError(f"benchmark_data serves the cpu-scale sets; read {name!r} with trustbook.curation.data.load_{name} "
+                             "(the ADC paper-scale experiments are not written yet: run the cpu scale)")
     if name in PAPER_DATASETS:
         raise TrustbookError(f"the paper-scale loader for {name!r} is not written yet (see `trustbook data` for its source); "
                              "run the cpu scale, or add the loader to trustbook.curation.data")
@@ -190,3 +195,185 @@ register_dataset(DatasetSpec('cifar10_lt', 'CIFAR-10-LT: CIFAR-10 training set s
     [RemoteFile('cifar-10-python.tar.gz', 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz', extract=True)],
     homepage='https://www.cs.toronto.edu/~kriz/cifar.html', source='CIFAR-10 + long_tail_indices', size_mb=163, papers=('adc',),
     notes='Built locally from CIFAR-10; sha256 of the archive not published (md5 is), so none is pinned.'))
+
+# %% ../../nbs/30_curation.data.ipynb
+import pickle
+from ..data import dataset_dir, dataset_file, DataFormatError
+
+CIFAR10N_LABELS = ('clean_label', 'aggre_label', 'worse_label', 'random_label1', 'random_label2', 'random_label3')
+
+def read_cifar10_batches(folder:Path, # the unpacked `cifar-10-batches-py` folder
+                        )->tuple:
+    "(X_train, y_train, X_test, y_test) of CIFAR-10's python batches: float32 images (n, 3, 32, 32) in [0, 1], int64 labels, in the archive's order."
+    folder = Path(folder); parts = []
+    for names in ([f'data_batch_{i}' for i in range(1, 6)], ['test_batch']):
+        xs, ys = [], []
+        for n in names:
+            f = folder/n
+            if not f.exists(): raise TrustbookError(f"{f} is missing: the CIFAR-10 archive did not unpack as expected; delete {folder.parent} and download again")
+            with open(f, 'rb') as fh: d = pickle.load(fh, encoding='latin1')
+            if 'data' not in d or 'labels' not in d: raise DataFormatError(f, f"not a CIFAR-10 batch (keys: {', '.join(map(str, d))})")
+            xs.append(np.asarray(d['data'], np.uint8).reshape(-1, 3, 32, 32)); ys.append(np.asarray(d['labels'], np.int64))
+        parts += [(np.concatenate(xs) / 255.0).astype(np.float32), np.concatenate(ys)]
+    return tuple(parts)
+
+def _numpy_globals()->list:
+    # what a pickled dict of NumPy arrays needs, under the names NumPy 1 (numpy.core) and NumPy 2 (numpy._core) write
+    rec = np._core.multiarray._reconstruct if hasattr(np, '_core') else np.core.multiarray._reconstruct
+    return [(rec, 'numpy.core.multiarray._reconstruct'), (rec, 'numpy._core.multiarray._reconstruct'), np.ndarray, np.dtype,
+            *[getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]]
+
+def read_cifar10n_labels(path:Path, # a `CIFAR-10_human.pt` file
+                        )->dict:
+    "The label sets of a CIFAR-10N file as int64 arrays (read without running pickled code)."
+    try:
+        with torch.serialization.safe_globals(_numpy_globals()): d = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e: raise DataFormatError(path, f"not a CIFAR-10N label file ({type(e).__name__}: {str(e).strip().splitlines()[0][:200]})") from None
+    if not isinstance(d, dict): raise DataFormatError(path, f"expected a dict of label arrays, got {type(d).__name__}")
+    missing = [k for k in CIFAR10N_LABELS if k not in d]
+    if missing: raise DataFormatError(path, f"missing {', '.join(missing)} (found {', '.join(map(str, d))})")
+    out = {k: np.asarray(d[k]).astype(np.int64).ravel() for k in CIFAR10N_LABELS}
+    if len({len(v) for v in out.values()}) != 1: raise DataFormatError(path, f"label sets differ in length: {({k: len(v) for k, v in out.items()})}")
+    bad = [k for k, v in out.items() if len(v) and (v.min() < 0 or v.max() > 9)]
+    if bad: raise DataFormatError(path, f"labels outside 0-9 in {', '.join(bad)}")
+    return out
+
+def load_cifar10n(label:str='aggre_label', # the human label set used as the noisy labels (any of `CIFAR10N_LABELS` but clean_label)
+                  download:bool=False, # fetch the files if they are not on disk
+                 )->NoisyBenchmark:
+    "CIFAR-10N: CIFAR-10's training images with one human label set as noisy labels, its clean labels as truth, and the clean test set."
+    if label not in CIFAR10N_LABELS[1:]: raise TrustbookError(f"unknown CIFAR-10N label set {label!r}; choose one of {', '.join(CIFAR10N_LABELS[1:])}")
+    root = dataset_dir('cifar10n', download=download)
+    X, y, Xt, yt = read_cifar10_batches(root/'cifar-10-batches-py')
+    path = dataset_file('cifar10n', 'CIFAR-10_human.pt')
+    labels = read_cifar10n_labels(path)
+    if len(labels['clean_label']) != len(y): raise DataFormatError(path, f"{len(labels['clean_label'])} labels for the {len(y)} CIFAR-10 training images")
+    if (off := int((labels['clean_label'] != y).sum())):
+        raise DataFormatError(path, f"clean_label disagrees with CIFAR-10's own labels on {off} images: the label file and the image archive are not in the same order (or not the same release)")
+    return NoisyBenchmark(X, y, labels[label], Xt, yt, f'cifar10n:{label}', float((labels[label] != y).mean()))
+
+def load_cifar10_lt(ratio:float=100, # imbalance ratio: head-class size / tail-class size (the papers use 10-100)
+                    seed:int=0, # draws which images of each class are kept
+                    download:bool=False)->tuple:
+    "(X_train, y_train, X_test, y_test): CIFAR-10-LT, the training set cut to an exponential long tail (class 0 the head), the test set balanced."
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 1: raise TrustbookError(f"ratio must be a number >= 1, got {ratio!r}")
+    from trustbook.curation.noise import long_tail_indices
+    X, y, Xt, yt = read_cifar10_batches(dataset_dir('cifar10_lt', download=download)/'cifar-10-batches-py')
+    # the standard profile (Cui et al. 2019; Cao et al. 2019): n_c = n_max * ratio**(-c/9), n_max = 5,000 on the real set
+    idx = long_tail_indices(y, ratio, seed=seed)
+    return X[idx], y[idx], Xt, yt
+
+# %% ../../nbs/30_curation.data.ipynb
+from ..data import REHEARSAL_DATA
+
+DTD_CLASSES = tuple('banded blotchy braided bubbly bumpy chequered cobwebbed cracked crosshatched crystalline dotted fibrous '
+                    'flecked freckled frilly gauzy grid grooved honeycombed interlaced knitted lacelike lined marbled matted '
+                    'meshed paisley perforated pitted pleated polka-dotted porous potholed scaly smeared spiralled sprinkled '
+                    'stained stratified striped studded swirly veined waffled woven wrinkled zigzagged'.split())
+
+def _write_cifar10_batches(folder:Path, rng, n_train:int, n_test:int)->np.ndarray:
+    d = folder/'cifar-10-batches-py'; d.mkdir(parents=True, exist_ok=True); ys = []
+    for name, n in [(f'data_batch_{k}', n_train // 5) for k in range(1, 6)] + [('test_batch', n_test)]:
+        y = rng.integers(0, 10, n); ys.append(y) if name != 'test_batch' else None
+        with open(d/name, 'wb') as fh: pickle.dump({'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8), 'labels': y.tolist(), 'batch_label': name}, fh)
+    return np.concatenate(ys)
+
+def _write_jpeg(path:Path, rng):
+    from PIL import Image
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, (int(rng.integers(24, 48)), int(rng.integers(24, 48)), 3), dtype=np.uint8)).save(path, quality=80)
+
+@REHEARSAL_DATA.register('cifar10n', overwrite=True)  # a notebook rerun redefines it
+def write_cifar10n(folder:Path, rng, n_train:int=1000, n_test:int=200):
+    "Synthetic CIFAR-10 batches and a `CIFAR-10_human.pt` of label sets over its training images."
+    y = _write_cifar10_batches(folder, rng, n_train, n_test)
+    def flip(rate):
+        z = y.copy(); m = rng.random(len(y)) < rate; z[m] = (y[m] + rng.integers(1, 10, int(m.sum()))) % 10; return z
+    torch.save({'clean_label': y, 'aggre_label': flip(0.09), 'worse_label': flip(0.40), 'random_label1': flip(0.17),
+                'random_label2': flip(0.18), 'random_label3': flip(0.18)}, folder/'CIFAR-10_human.pt')
+
+@REHEARSAL_DATA.register('cifar10_lt', overwrite=True)  # a notebook rerun redefines it
+def write_cifar10_lt(folder:Path, rng, n_train:int=1000, n_test:int=200):
+    "Synthetic CIFAR-10 batches (CIFAR-10-LT is cut from them when loaded)."
+    _write_cifar10_batches(folder, rng, n_train, n_test)
+
+@REHEARSAL_DATA.register('dtd', overwrite=True)  # a notebook rerun redefines it
+def write_dtd(folder:Path, rng, per_class:int=3):
+    "Synthetic DTD: `dtd/images/<class>/<class>_<k>.jpg` and the ten `dtd/labels/{train,val,test}<k>.txt` splits."
+    root = folder/'dtd'; (root/'labels').mkdir(parents=True, exist_ok=True)
+    files = {c: [f'{c}/{c}_{k:04d}.jpg' for k in range(per_class)] for c in DTD_CLASSES}
+    for fs in files.values():
+        for f in fs: _write_jpeg(root/'images'/f, rng)
+    for fold in range(1, 11):  # each fold rotates which images of a class are train / val / test, as DTD's folds do
+        parts = {'train': [], 'val': [], 'test': []}
+        for fs in files.values():
+            for k, f in enumerate(fs): parts[('train', 'val', 'test')[(k + fold) % 3]].append(f)
+        for s, fs in parts.items(): (root/'labels'/f'{s}{fold}.txt').write_text(''.join(f + '\n' for f in fs))
+
+@REHEARSAL_DATA.register('fgvc_aircraft', overwrite=True)  # a notebook rerun redefines it
+def write_fgvc_aircraft(folder:Path, rng, per_variant:int=2):
+    "Synthetic FGVC-Aircraft 2013b: `data/images/<id>.jpg`, `variants.txt` and `images_variant_<split>.txt`."
+    d = folder/'fgvc-aircraft-2013b'/'data'; (d/'images').mkdir(parents=True, exist_ok=True)
+    # names with a space and a slash, as the real list has, then made-up ones up to 100
+    variants = ['707-320', '737-200', 'A320', 'Cessna 172', 'DC-3', 'F/A-18'] + [f'Model-{k}' for k in range(94)]
+    (d/'variants.txt').write_text(''.join(v + '\n' for v in variants))
+    parts = {'train': [], 'val': [], 'test': []}
+    for j, v in enumerate(variants):
+        for k in range(per_variant + 1):
+            i = f'{1000000 + 10 * j + k:07d}'; _write_jpeg(d/'images'/f'{i}.jpg', rng)
+            parts[('train', 'val', 'test')[(j + k) % 3]].append(f'{i} {v}')
+    parts['trainval'] = parts['train'] + parts['val']
+    for s, ls in parts.items(): (d/f'images_variant_{s}.txt').write_text(''.join(l + '\n' for l in ls))
+
+# %% ../../nbs/30_curation.data.ipynb
+@dataclass
+class ImageList:
+    "Image files with integer labels and the class names the labels index."
+    paths: list
+    labels: np.ndarray
+    classes: list
+    def __len__(self): return len(self.paths)
+    def images(self, side:int=224, # every image resized (squashed) to side x side
+              )->np.ndarray:
+        "float32 (n, 3, side, side) in [0, 1]; grey images become three equal channels."
+        from PIL import Image
+        out = np.empty((len(self.paths), 3, side, side), np.float32)
+        for i, p in enumerate(self.paths):
+            try:
+                with Image.open(p) as im: out[i] = np.asarray(im.convert('RGB').resize((side, side), Image.BILINEAR), np.float32).transpose(2, 0, 1) / 255
+            except OSError as e: raise DataFormatError(p, f"not a readable image ({e})") from None
+        return out
+
+def _split_lines(path:Path)->list[str]:
+    if not path.exists(): raise TrustbookError(f"{path} is missing: the archive did not unpack as expected; delete {path.parents[1]} and download again")
+    return [l.strip() for l in path.read_text().splitlines() if l.strip()]
+
+def load_dtd(split:str='train', # 'train', 'val' or 'test'
+             fold:int=1, # which of DTD's ten published splits (1-10)
+             download:bool=False)->ImageList:
+    "A DTD split as published: 47 texture classes, the class index the position of the folder name in sorted order."
+    if split not in ('train', 'val', 'test'): raise TrustbookError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    if fold not in range(1, 11): raise TrustbookError(f"DTD has splits 1-10, got fold={fold!r}")
+    root = dataset_dir('dtd', download=download)/'dtd'
+    classes = sorted(p.name for p in (root/'images').iterdir() if p.is_dir()) if (root/'images').is_dir() else []
+    if not classes: raise TrustbookError(f"{root/'images'}: no class folders; the DTD archive did not unpack as expected")
+    lf = root/'labels'/f'{split}{fold}.txt'; paths, labels = [], []
+    for row, l in enumerate(_split_lines(lf), 1):
+        c = l.split('/')[0]
+        if c not in classes or not (root/'images'/l).exists(): raise DataFormatError(lf, f"{l!r} is not an image under {root/'images'}", row=row)
+        paths.append(root/'images'/l); labels.append(classes.index(c))
+    return ImageList(paths, np.array(labels, np.int64), classes)
+
+def load_fgvc_aircraft(split:str='trainval', # 'train', 'val', 'trainval' or 'test'
+                       download:bool=False)->ImageList:
+    "An FGVC-Aircraft 2013b split at the variant level (100 classes, indexed in `variants.txt` order)."
+    if split not in ('train', 'val', 'trainval', 'test'): raise TrustbookError(f"split must be 'train', 'val', 'trainval' or 'test', got {split!r}")
+    d = dataset_dir('fgvc_aircraft', download=download)/'fgvc-aircraft-2013b'/'data'
+    classes = _split_lines(d/'variants.txt')
+    lf = d/f'images_variant_{split}.txt'; paths, labels = [], []
+    for row, l in enumerate(_split_lines(lf), 1):
+        i, _, v = l.partition(' ')  # the variant is the rest of the line: it may contain spaces
+        if v not in classes: raise DataFormatError(lf, f"variant {v!r} is not in variants.txt", row=row)
+        if not (d/'images'/f'{i}.jpg').exists(): raise DataFormatError(lf, f"image {i}.jpg is missing from {d/'images'}", row=row)
+        paths.append(d/'images'/f'{i}.jpg'); labels.append(classes.index(v))
+    return ImageList(paths, np.array(labels, np.int64), classes)

@@ -16,10 +16,10 @@ from ..data import DatasetSpec, RemoteFile, register_dataset, dataset_dir, DataF
 
 # %% auto 0
 __all__ = ['CLASSES', 'SUBCLASSES', 'LABELS', 'PROMPTS', 'VERDICT_WORDS', 'EVALUATIONS', 'SubClass', 'subclass', 'taxonomy_table',
-           'validate_rows', 'load_chinesesafe', 'sample_path', 'load_sample', 'stratified_sample', 'split_rows',
-           'build_prompt', 'parse_verdict', 'generate_answers', 'verdict_nll', 'ppl_verdicts', 'binary_safety_metrics',
-           'safety_metrics', 'generation_protocol', 'perplexity_protocol', 'evaluate_model', 'train_tiny_judge',
-           'load_judge']
+           'validate_rows', 'load_chinesesafe', 'sample_path', 'load_sample', 'stratified_sample', 'write_chinesesafe',
+           'split_rows', 'build_prompt', 'parse_verdict', 'generate_answers', 'verdict_nll', 'ppl_verdicts',
+           'binary_safety_metrics', 'safety_metrics', 'generation_protocol', 'perplexity_protocol', 'evaluate_model',
+           'train_tiny_judge', 'load_judge']
 
 # %% ../../nbs/12_llm.chinesesafe.ipynb
 @dataclass(frozen=True)
@@ -154,6 +154,16 @@ def stratified_sample(df:pd.DataFrame, n:int, seed:int=0)->pd.DataFrame:
     g = df.groupby(['subclass', 'label'], sort=True)
     k = max(1, n // g.ngroups)
     return pd.concat([x.sample(min(k, len(x)), random_state=seed) for _, x in g]).sort_index()
+
+# %% ../../nbs/12_llm.chinesesafe.ipynb
+from ..data import REHEARSAL_DATA
+
+@REHEARSAL_DATA.register('chinesesafe', overwrite=True)  # a notebook rerun redefines it
+def write_chinesesafe(folder:Path, rng, n:int=12):
+    "Synthetic ChineseSafe: `ChineseSafe.jsonl` with `text`, `label` (safe/unsafe), `category`."
+    s = load_sample(); idx = rng.choice(len(s), n, replace=len(s) < n)
+    rows = [dict(text=s.text[i], label=s.label[i], category=s.subclass[i]) for i in idx]
+    (folder/'ChineseSafe.jsonl').write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows), encoding='utf-8')
 
 # %% ../../nbs/12_llm.chinesesafe.ipynb
 def split_rows(df:pd.DataFrame, # validated rows

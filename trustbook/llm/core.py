@@ -11,8 +11,9 @@ from ..core import TrustbookError, get_device
 from ..registry import Registry
 
 # %% auto 0
-__all__ = ['TUNINGS', 'LORA_DEFAULTS', 'load_causal_lm', 'check_causal_lm', 'lm_logits', 'check_table', 'encode_texts',
-           'pad_batch', 'padding_id', 'token_stats', 'token_logprobs', 'lora_adapters', 'full_weights', 'tuning_model']
+__all__ = ['PAPER_LM_CONFIGS', 'REHEARSAL_TOKENS', 'TUNINGS', 'LORA_DEFAULTS', 'load_causal_lm', 'rehearsal_lm',
+           'check_causal_lm', 'lm_logits', 'check_table', 'rehearsal_max_length', 'encode_texts', 'pad_batch',
+           'padding_id', 'token_stats', 'token_logprobs', 'lora_adapters', 'full_weights', 'tuning_model']
 
 # %% ../../nbs/10_llm.core.ipynb
 def load_causal_lm(name_or_path:str, # a hub id (e.g. 'EleutherAI/pythia-6.9b') or a local folder
@@ -28,6 +29,8 @@ def load_causal_lm(name_or_path:str, # a hub id (e.g. 'EleutherAI/pythia-6.9b') 
         raise TrustbookError(f"model must be a hub id or a folder, got {name_or_path!r}")
     name = str(name_or_path); local = Path(name).expanduser()
     src = str(local) if local.exists() else name
+    if not local.exists() and os.environ.get('TRUSTBOOK_REHEARSE_STEPS'):  # a rehearsal: the paper's architecture at random init
+        return rehearsal_lm(name, device=device, dtype=dtype)
     if local.exists() and not (local/'config.json').exists():
         raise TrustbookError(f"{local} exists but holds no config.json: it is not a saved transformers model (save one with `model.save_pretrained`)")
     opts = dict(local_files_only=not download, **kwargs)
@@ -48,6 +51,53 @@ def load_causal_lm(name_or_path:str, # a hub id (e.g. 'EleutherAI/pythia-6.9b') 
     if tok.pad_token_id is None: tok.pad_token = tok.eos_token
     if 'device_map' not in opts: model = model.to(get_device(device) if not hasattr(device, 'type') else device)
     return model.eval(), tok
+
+# %% ../../nbs/10_llm.core.ipynb
+# the published configurations (config.json on the hub) of the models the paper runs name
+PAPER_LM_CONFIGS = {
+    'EleutherAI/pythia-6.9b': ('gpt_neox', dict(hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, intermediate_size=16384,
+                                                 rotary_pct=0.25, max_position_embeddings=2048, use_parallel_residual=True, vocab_size=50432)),
+    'EleutherAI/pythia-70m': ('gpt_neox', dict(hidden_size=512, num_hidden_layers=6, num_attention_heads=8, intermediate_size=2048,
+                                                rotary_pct=0.25, max_position_embeddings=2048, use_parallel_residual=True, vocab_size=50304)),
+    'mistralai/Mistral-7B-v0.1': ('mistral', dict(hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
+                                                  intermediate_size=14336, max_position_embeddings=32768, sliding_window=4096, vocab_size=32000)),
+    'Qwen/Qwen2.5-0.5B-Instruct': ('qwen2', dict(hidden_size=896, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
+                                                  intermediate_size=4864, tie_word_embeddings=True, vocab_size=151936)),
+    'Qwen/Qwen2.5-1.5B-Instruct': ('qwen2', dict(hidden_size=1536, num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
+                                                  intermediate_size=8960, tie_word_embeddings=True, vocab_size=151936)),
+    'Qwen/Qwen2.5-7B-Instruct': ('qwen2', dict(hidden_size=3584, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
+                                                intermediate_size=18944, vocab_size=152064)),
+    'Qwen/Qwen2.5-14B-Instruct': ('qwen2', dict(hidden_size=5120, num_hidden_layers=48, num_attention_heads=40, num_key_value_heads=8,
+                                                 intermediate_size=13824, vocab_size=152064)),
+}
+_CHAT = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+         "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+def rehearsal_lm(name:str, # a hub id in `PAPER_LM_CONFIGS`
+                 device=None, dtype=None,
+                 n_layers:int|None=None, # blocks (default `TRUSTBOOK_REHEARSE_LAYERS`, else 1)
+                ):
+    "The paper's architecture `name` at random init, fewer blocks and a byte vocabulary: a rehearsal's stand-in for a hub model."
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+    from trustbook.train import stand_in
+    from trustbook.llm.tiny import byte_tokenizer
+    if name not in PAPER_LM_CONFIGS:
+        raise TrustbookError(f"no published configuration of {name!r} is recorded for a rehearsal; add it to PAPER_LM_CONFIGS "
+                             f"(known: {', '.join(PAPER_LM_CONFIGS)})")
+    kind, cfg = PAPER_LM_CONFIGS[name]; cfg = dict(cfg)
+    n = int(n_layers or os.environ.get('TRUSTBOOK_REHEARSE_LAYERS') or 1); full, vocab = cfg['num_hidden_layers'], cfg['vocab_size']
+    tok = byte_tokenizer(); tok.chat_template = _CHAT
+    cfg.update(num_hidden_layers=min(n, full), vocab_size=len(tok), bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id,
+               pad_token_id=tok.pad_token_id)
+    dev = get_device(device) if not hasattr(device, 'type') else device
+    if dev.type == 'cpu': dtype = torch.float32
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(kind, **cfg), dtype=dtype or torch.float32)
+    stand_in(f"{name}: random init of its architecture ({kind}, width {cfg['hidden_size']}, {cfg['num_attention_heads']} heads, "
+             f"MLP {cfg['intermediate_size']}) with {cfg['num_hidden_layers']} of {full} blocks and a 257-token byte vocabulary "
+             f"(not {vocab}), {str(dtype or torch.float32).replace('torch.', '')}; no weights can be downloaded")
+    return model.to(dev).eval(), tok
 
 # %% ../../nbs/10_llm.core.ipynb
 def check_causal_lm(model, # the causal LM to check
@@ -110,6 +160,19 @@ def check_table(df, # the table a caller passed
     return df
 
 # %% ../../nbs/10_llm.core.ipynb
+REHEARSAL_TOKENS = 32 # a rehearsal's cap on tokens per text (`TRUSTBOOK_REHEARSE_TOKENS`): the paper's width stays, the sequences shrink
+
+def rehearsal_max_length(max_length:int|None=None, # the caller's cap on tokens per sequence
+                        )->int|None:
+    "`max_length`, or inside a rehearsal at most `TRUSTBOOK_REHEARSE_TOKENS` (default 32), said once as a stand-in."
+    if not os.environ.get('TRUSTBOOK_REHEARSE_STEPS'): return max_length
+    # a byte vocabulary makes a WikiMIA text ~6x more tokens than the paper's BPE, and a 4096-wide block on one CPU core
+    # costs ~0.4 GFLOP a token: full-length texts would take hours, so a rehearsal scores and trains short sequences
+    cap = int(os.environ.get('TRUSTBOOK_REHEARSE_TOKENS') or REHEARSAL_TOKENS)
+    from trustbook.train import stand_in
+    stand_in(f"LLM sequences cut to {cap} tokens (the paper's lengths would take hours on a CPU at the paper's width)")
+    return cap if not max_length else min(max_length, cap)
+
 def encode_texts(tokenizer, # a transformers tokenizer
                  texts, # list of strings
                  max_length:int|None=None, # truncate to this many tokens
@@ -118,7 +181,7 @@ def encode_texts(tokenizer, # a transformers tokenizer
     if isinstance(texts, str): raise TrustbookError("texts must be a list of strings, got one string; wrap it in a list")
     texts = list(texts)
     if not texts: raise TrustbookError("texts is empty: give at least one text to score")
-    out = []
+    out, max_length = [], rehearsal_max_length(max_length)
     for i, t in enumerate(texts):
         if not isinstance(t, str): raise TrustbookError(f"text {i} is a {type(t).__name__}, not a string")
         if not t.strip(): raise TrustbookError(f"text {i} is empty; drop empty texts before scoring")

@@ -21,7 +21,7 @@ from .train import tune_causal_lm
 # %% auto 0
 __all__ = ['PAPER_UPDATES', 'WIKIMIA_LENGTHS', 'paper_epochs', 'finetune_copy', 'check_overlap', 'fsd_scores', 'check_labels',
            'detection_table', 'loss_drops', 'MemorisationGap', 'tiny_pretrained', 'TinyFSD', 'tiny_fsd_testbed',
-           'fsd_runs', 'fsd_recipe', 'fsd_experiment', 'wikimia_runs', 'load_wikimia', 'wikimia_split']
+           'fsd_runs', 'fsd_recipe', 'fsd_experiment', 'wikimia_runs', 'load_wikimia', 'wikimia_split', 'write_wikimia']
 
 # %% ../../nbs/11_llm.fsd.ipynb
 PAPER_UPDATES = 90
@@ -325,3 +325,14 @@ def wikimia_split(df:pd.DataFrame, # from `load_wikimia`
         idx = rng.permutation(len(g)); k = int(round(ft_fraction * len(g)))
         ft.append(g.iloc[idx[:k]]); test.append(g.iloc[idx[k:]])
     ft = pd.concat(ft); return ft.loc[ft.label == 0, 'text'].tolist(), pd.concat(test, ignore_index=True)
+
+# %% ../../nbs/11_llm.fsd.ipynb
+from ..data import REHEARSAL_DATA
+
+@REHEARSAL_DATA.register('wikimia', overwrite=True)  # a notebook rerun redefines it
+def write_wikimia(folder:Path, rng, n_per_split:int=16):
+    "Synthetic WikiMIA: `WikiMIA_length{n}.parquet` with `input`, `label` (members 1, non-members 0)."
+    words = 'the of and in to was a is for on by with as event city team season film album born during after first'.split()
+    for n in WIKIMIA_LENGTHS:
+        pd.DataFrame(dict(input=[' '.join(rng.choice(words, n)) for _ in range(n_per_split)],
+                          label=np.arange(n_per_split) % 2)).to_parquet(folder/f'WikiMIA_length{n}.parquet', index=False)

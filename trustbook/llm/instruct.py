@@ -16,9 +16,9 @@ from .train import encode_example, tune_causal_lm
 
 # %% auto 0
 __all__ = ['TEMPLATES', 'ALPACA_FIELDS', 'STANDIN_CATEGORIES', 'STANDIN_INSTRUCTIONS', 'WORD_LEN', 'get_template',
-           'format_example', 'validate_alpaca', 'load_alpaca', 'load_alpaca_cleaned', 'sample_path', 'encode_examples',
-           'response_token_logprobs', 'instruction_finetune', 'standin_corpus', 'standin_instructions',
-           'standin_questions', 'standin_base_model']
+           'format_example', 'validate_alpaca', 'load_alpaca', 'load_alpaca_cleaned', 'sample_path',
+           'write_alpaca_cleaned', 'encode_examples', 'response_token_logprobs', 'instruction_finetune',
+           'standin_corpus', 'standin_instructions', 'standin_questions', 'standin_base_model']
 
 # %% ../../nbs/13_llm.instruct.ipynb
 TEMPLATES = {
@@ -105,6 +105,17 @@ def sample_path(kind:str='alpaca', # 'alpaca' or 'mmlu'
     p = Path(str(files('trustbook')/'assets'/'lc_instruct'/names[kind]))
     if not p.exists(): raise TrustbookError(f"{p} is missing: reinstall trustbook (`pip install -e .`)")
     return p
+
+# %% ../../nbs/13_llm.instruct.ipynb
+from ..data import REHEARSAL_DATA
+
+@REHEARSAL_DATA.register('alpaca_cleaned', overwrite=True)  # a notebook rerun redefines it
+def write_alpaca_cleaned(folder:Path, rng, n:int=64):
+    "Synthetic Alpaca-Cleaned: `alpaca_data_cleaned.json`."
+    words = 'list name explain give write the a three two reasons why how colour river city number word'.split()
+    rows = [dict(instruction=' '.join(rng.choice(words, 6)).capitalize() + '.', input='' if i % 2 else ' '.join(rng.choice(words, 4)),
+                 output=' '.join(rng.choice(words, 12))) for i in range(n)]
+    (folder/'alpaca_data_cleaned.json').write_text(json.dumps(rows, indent=4), encoding='utf-8')
 
 # %% ../../nbs/13_llm.instruct.ipynb
 def encode_examples(tokenizer, examples, template='alpaca', max_length:int|None=None, add_eos:bool=True)->list[tuple[list[int], int]]:

@@ -18,7 +18,8 @@ from .instruct import format_example, response_token_logprobs, sample_path
 
 # %% auto 0
 __all__ = ['MMLU_SUBCATEGORIES', 'MMLU_CATEGORY_GROUPS', 'MMLU_CATEGORIES', 'LETTERS', 'MMLU_PROTOCOLS', 'validate_mmlu',
-           'read_mmlu', 'load_mmlu', 'mmlu_prompt', 'letter_scores', 'choice_scores', 'evaluate_mmlu', 'mmlu_accuracy']
+           'read_mmlu', 'load_mmlu', 'write_mmlu', 'mmlu_prompt', 'letter_scores', 'choice_scores', 'evaluate_mmlu',
+           'mmlu_accuracy']
 
 # %% ../../nbs/14_llm.mmlu.ipynb
 MMLU_SUBCATEGORIES = {
@@ -106,6 +107,19 @@ def load_mmlu(split:str='test', # 'test' (the benchmark) or 'dev' (5 examples pe
     "MMLU questions of one split, validated, with their category."
     if split not in ('test', 'dev'): raise TrustbookError(f"MMLU split must be 'test' or 'dev', got {split!r}")
     return read_mmlu(dataset_file('mmlu', f'all/{split}-00000-of-00001.parquet', download=download))
+
+# %% ../../nbs/14_llm.mmlu.ipynb
+from ..data import REHEARSAL_DATA
+
+@REHEARSAL_DATA.register('mmlu', overwrite=True)  # a notebook rerun redefines it
+def write_mmlu(folder:Path, rng, per_subject:int=2, subjects_per_category:int=1):
+    "Synthetic MMLU: test and dev parquet files of the `cais/mmlu` `all` configuration."
+    subs = [s for c in sorted(set(MMLU_CATEGORIES.values())) for s in sorted(k for k, v in MMLU_CATEGORIES.items() if v == c)[:subjects_per_category]]
+    def rows(k): return [dict(question=f'Question {i} about {s.replace("_", " ")}?', subject=s, choices=[f'option {j}' for j in range(4)],
+                              answer=int(rng.integers(4))) for s in subs for i in range(k)]
+    (folder/'all').mkdir(exist_ok=True)
+    pd.DataFrame(rows(per_subject)).to_parquet(folder/'all'/'test-00000-of-00001.parquet', index=False)
+    pd.DataFrame(rows(5)).to_parquet(folder/'all'/'dev-00000-of-00001.parquet', index=False)
 
 # %% ../../nbs/14_llm.mmlu.ipynb
 def _subject_name(s): return str(s).replace('_', ' ')

@@ -8,7 +8,7 @@ import math
 from ..core import TrustbookError, seed_everything
 from ..train import fit, Callback
 from ..parallel import loop_accelerator, autocast, shard
-from .core import check_causal_lm, encode_texts, pad_batch, padding_id, lm_logits, tuning_model
+from .core import check_causal_lm, encode_texts, rehearsal_max_length, pad_batch, padding_id, lm_logits, tuning_model
 
 # %% auto 0
 __all__ = ['encode_example', 'encode_training_data', 'lm_batch', 'causal_lm_loss', 'check_last_share', 'lr_lambda',
@@ -20,6 +20,7 @@ def encode_example(tokenizer, prompt:str, response:str,
                    add_eos:bool=True, # end the response with the tokenizer's eos token
                   )->tuple[list[int], int]:
     "(token ids, number of prompt tokens) of one example; at least one response token is kept."
+    max_length = rehearsal_max_length(max_length)  # a rehearsal trains short sequences (see `llm.core.rehearsal_max_length`)
     p = list(tokenizer(prompt, add_special_tokens=True)['input_ids'])
     r = list(tokenizer(response, add_special_tokens=False)['input_ids'])
     if add_eos and getattr(tokenizer, 'eos_token_id', None) is not None: r.append(tokenizer.eos_token_id)

@@ -19,7 +19,8 @@ from .core import SPLITS, PrivacySplit, six_way_split
 from .shadow import ReferenceModels, reference_models, balanced_masks
 
 # %% auto 0
-__all__ = ['PRIVACY_DATASETS', 'read_purchase', 'read_texas', 'load_privacy_dataset', 'ResNet18', 'model_factory', 'Testbed',
+__all__ = ['PRIVACY_DATASETS', 'REHEARSAL_SPLIT', 'read_purchase', 'read_texas', 'load_privacy_dataset', 'write_cifar10',
+           'write_cifar100', 'write_purchase100', 'write_texas100', 'ResNet18', 'model_factory', 'Testbed',
            'privacy_testbed']
 
 # %% ../../nbs/22_privacy.data.ipynb
@@ -132,6 +133,41 @@ def load_privacy_dataset(name:str, # one of `PRIVACY_DATASETS`
     return X.copy(), y.copy()
 
 # %% ../../nbs/22_privacy.data.ipynb
+from ..data import REHEARSAL_DATA
+
+def _pickle(obj, path):
+    with open(path, 'wb') as fh: pickle.dump(obj, fh)
+
+@REHEARSAL_DATA.register('cifar10', overwrite=True)  # a notebook rerun redefines it
+def write_cifar10(folder:Path, rng, n_train:int=5000, n_test:int=1000):
+    "Synthetic CIFAR-10 batches (uint8 rows of 3072, `labels`); a tenth of the real count, enough for a rehearsal's cut parts (`REHEARSAL_SPLIT`)."
+    d = folder/'cifar-10-batches-py'; d.mkdir(exist_ok=True)
+    per = n_train // 5
+    for i, n in [(f'data_batch_{k}', per) for k in range(1, 6)] + [('test_batch', n_test)]:
+        _pickle({'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8), 'labels': rng.integers(0, 10, n).tolist(), 'batch_label': i}, d/i)
+
+@REHEARSAL_DATA.register('cifar100', overwrite=True)  # a notebook rerun redefines it
+def write_cifar100(folder:Path, rng, n_train:int=5000, n_test:int=1000):
+    "Synthetic CIFAR-100 pickles (uint8 rows of 3072, `fine_labels`, `coarse_labels`)."
+    d = folder/'cifar-100-python'; d.mkdir(exist_ok=True)
+    for i, n in (('train', n_train), ('test', n_test)):
+        _pickle({'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8), 'fine_labels': rng.integers(0, 100, n).tolist(),
+                 'coarse_labels': rng.integers(0, 20, n).tolist()}, d/i)
+
+@REHEARSAL_DATA.register('purchase100', overwrite=True)  # a notebook rerun redefines it
+def write_purchase100(folder:Path, rng, n:int=400):
+    "Synthetic `dataset_purchase`: label (1-100), then 600 binary features, comma-separated."
+    X = rng.integers(0, 2, (n, 600)); y = rng.integers(1, 101, n)
+    (folder/'dataset_purchase').write_text(''.join(','.join(map(str, [l, *x])) + '\n' for l, x in zip(y, X)))
+
+@REHEARSAL_DATA.register('texas100', overwrite=True)  # a notebook rerun redefines it
+def write_texas100(folder:Path, rng, n:int=400):
+    "Synthetic `texas/100/feats` (6,169 binary features) and `texas/100/labels` (1-100)."
+    d = folder/'texas'/'100'; d.mkdir(parents=True, exist_ok=True)
+    X = rng.integers(0, 2, (n, 6169)); y = rng.integers(1, 101, n)
+    (d/'feats').write_text(''.join(','.join(map(str, x)) + '\n' for x in X)); (d/'labels').write_text(''.join(f'{l}\n' for l in y))
+
+# %% ../../nbs/22_privacy.data.ipynb
 class _Block(nn.Module):
     def __init__(self, cin, cout, stride):
         super().__init__()
@@ -211,6 +247,8 @@ class Testbed:
         X, y = np.concatenate([Xe, Xa]).astype(np.float32), np.r_[ye, ya]
         return ReferenceModels([m.eval() for m in ml], X, y, balanced_masks(n_models, len(X), frac, self.seed), len(Xe))
 
+REHEARSAL_SPLIT = 64 # samples per split part in a rehearsal (`trustbook reproduce --rehearse`)
+
 def privacy_testbed(setting:str, # 'dataset:architecture', e.g. 'mnist5k:mlp'
                     seed:int, # seeds the split, the initialisation and every loop
                     split_size:int|dict, # samples in each of the five fixed parts (or a dict per dataset)
@@ -224,6 +262,12 @@ def privacy_testbed(setting:str, # 'dataset:architecture', e.g. 'mnist5k:mlp'
     X, y = load_privacy_dataset(ds, download=download)
     if isinstance(split_size, dict) and ds not in split_size: raise TrustbookError(f"split_size has no entry for dataset {ds!r} (it has {sorted(split_size)})")
     n = split_size[ds] if isinstance(split_size, dict) else split_size
+    from trustbook.train import rehearsal_steps, stand_in
+    if rehearsal_steps() and n > REHEARSAL_SPLIT:
+        # evaluations (sensitivities, attacks, reference models' scores) pass over whole parts: at the paper's 10,000 images
+        # a part they, not the capped training loops, would be a rehearsal's cost
+        stand_in(f"privacy split parts cut to {REHEARSAL_SPLIT} samples (paper: {n})"); n = REHEARSAL_SPLIT
+        val_size = REHEARSAL_SPLIT if val_size is None else min(val_size, REHEARSAL_SPLIT)
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in ((arch_kw or {}).get(arch) or {}).items()}
     seed_everything(seed)
     sp = six_way_split(X, y, {**{k: n for k in SPLITS[:5]}, 'validation': val_size}, seed=seed)

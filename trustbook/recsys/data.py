@@ -15,8 +15,8 @@ from ..registry import Registry, REGISTRIES
 from ..data import DatasetSpec, RemoteFile, register_dataset, package_file, DataFormatError, dataset_dir
 
 # %% auto 0
-__all__ = ['ML100K_FILE', 'ML100K_INSTALL', 'LIGHTGCN_DATASETS', 'DATASETS', 'check_ids', 'pairs_to_csr', 'RecData',
-           'read_lightgcn_file', 'load_lightgcn', 'read_inter', 'kcore', 'reindex', 'split_per_user', 'thin',
+__all__ = ['ML100K_FILE', 'ML100K_INSTALL', 'LIGHTGCN_DATASETS', 'DATASETS', 'LIGHTGCN_SIZES', 'check_ids', 'pairs_to_csr',
+           'RecData', 'read_lightgcn_file', 'load_lightgcn', 'read_inter', 'kcore', 'reindex', 'split_per_user', 'thin',
            'load_movielens100k', 'planted_lowrank', 'planted', 'movielens100k', 'movielens100k_tail', 'LightGCNData',
            'load_data']
 
@@ -352,3 +352,23 @@ def load_data(name:str, # a `DATASETS` name: 'planted' (smoke), 'ml-100k' (cpu),
     except TypeError as e:
         if 'unexpected keyword argument' not in str(e): raise
         raise TrustbookError(f"load_data({name!r}): {str(e).split(')', 1)[-1].strip()}; see help(trustbook.recsys.data.{getattr(loader, '__name__', 'load_data')})") from None
+
+# %% ../../nbs/40_recsys.data.ipynb
+from ..data import REHEARSAL_DATA
+LIGHTGCN_SIZES = {'gowalla': (29858, 40981), 'yelp2018': (31668, 38048), 'amazon-book': (52643, 91599)} # (users, items) of the published splits
+
+def _lightgcn_writer(name):
+    def write(folder:Path, rng, n_train:int=10, n_test:int=3):
+        # the published splits are 10-core: every user has at least 10 training positives
+        n_u, n_i = LIGHTGCN_SIZES[name]
+        items = rng.integers(0, n_i, size=(n_u, n_train + n_test)); items[-1, -1] = n_i - 1  # the largest item id occurs
+        tr, te = [], []
+        for u, row in enumerate(items):
+            row = list(dict.fromkeys(int(i) for i in row))
+            tr.append(' '.join(map(str, [u, *row[:-n_test]]))); te.append(' '.join(map(str, [u, *row[-n_test:]])))
+        (folder/'train.txt').write_text('\n'.join(tr) + '\n'); (folder/'test.txt').write_text('\n'.join(te) + '\n')
+    write.__name__ = f'write_{name}'.replace('-', '_')
+    write.__doc__ = f"Synthetic {name} in the LightGCN format with the published split's user/item counts."
+    return write
+
+for _name in LIGHTGCN_DATASETS: REHEARSAL_DATA.register(_name, overwrite=True)(_lightgcn_writer(_name))

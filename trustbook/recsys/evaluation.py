@@ -42,6 +42,11 @@ def full_ranking_metrics(model, # anything with `embeddings()` (final user, item
     if not ks or min(ks) < 1 or max(ks) > data.n_items: raise TrustbookError(f"K must be in 1..n_items={data.n_items}, got {ks}")
     tgt, other = _target(data, target)
     users = np.flatnonzero(np.diff(tgt.indptr) > 0)
+    from trustbook.train import rehearsal_steps
+    if rehearsal_steps() and len(users) > batch_users:  # a rehearsal times training: one batch of users exercises the ranking
+        from trustbook.train import stand_in
+        stand_in(f"ranking metrics over the first {batch_users} users with targets (of {len(users)}), against all {data.n_items} items")
+        users = users[:batch_users]
     kmax = max(ks); disc = 1.0 / np.log2(np.arange(2, kmax + 2))
     rec = {k: [] for k in ks}; nd = {k: [] for k in ks}
     with torch.no_grad():

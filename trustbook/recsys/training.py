@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from ..core import TrustbookError, seed_everything, get_device
 from ..registry import Registry, REGISTRIES
-from ..train import fit as fit_loop, Callback, EarlyStopping, unwrap
+from ..train import fit as fit_loop, Callback, EarlyStopping, unwrap, sized
 from .data import RecData
 from .models import make_model, check_recommender
 from .samplers import NegativeSampler, SAMPLERS, make_sampler
@@ -127,10 +127,12 @@ def train(model, # a recommender (see the protocol in `recsys.models`): MF, Ligh
 
     def batches(epoch, g):
         # one generator for the order and the candidates, in the order the loop uses them (the loop checkpoints it)
-        perm = rng.permutation(len(users))
-        for s in range(0, len(perm), cfg.batch_size):
-            b = perm[s:s+cfg.batch_size]
-            yield users[b], items[b], pool.uniform(users[b], sampler.candidates, rng)
+        def gen():
+            perm = rng.permutation(len(users))
+            for s in range(0, len(perm), cfg.batch_size):
+                b = perm[s:s+cfg.batch_size]
+                yield users[b], items[b], pool.uniform(users[b], sampler.candidates, rng)
+        return sized(gen(), -(-len(users) // cfg.batch_size))  # its length plans the loop (progress, a rehearsal's estimate)
 
     def step(net, batch):
         bu, bi, cands = batch

@@ -95,15 +95,25 @@ def pairs_from_folder(hr_dir:str|Path, # folder of HR images (or of *_HR/*_LR pa
 # %% ../../nbs/50_sr.data.ipynb
 DERIVED_SCALES = {('BSD100', 2): 4} # (set, scale) -> the published scale whose HR files give that scale exactly
 
+def _verify_benchmark(name:str, src:int):
+    "Check every registered file of `name` at scale `src` against its sha256 (once per file and place: `verify_file` stamps it)."
+    from trustbook.data import dataset_file, get_spec
+    prefix = f'{name}/image_SRF_{src}/'
+    # `dataset_dir` already refuses a folder with a registered file missing; this checks the bytes of those present
+    for rf in get_spec('sr_benchmarks').files:
+        if rf.path.startswith(prefix): dataset_file('sr_benchmarks', rf.path)  # raises on a mismatch, naming the file and the fix
+
 def load_benchmark(name:str, # 'Set5', 'Set14' or 'BSD100'
                    scale:int, # SR scale available for that set (`SR_TEST_SETS`, or derived: `DERIVED_SCALES`)
                    download:bool=False, # fetch from the source if not on disk
                   )->list[SRPair]:
-    "A standard SR test set from `sr_benchmarks` (grayscale images kept single-channel, as published numbers score them)."
+    "A standard SR test set from `sr_benchmarks`, each file checked against its registered sha256 (grayscale images kept single-channel, as published numbers score them)."
     if name not in SR_TEST_SETS: raise TrustbookError(f"unknown SR test set {name!r}; known: {', '.join(SR_TEST_SETS)} (Urban100 is in `sr_benchmark_full`)")
     src = scale if scale in SR_TEST_SETS[name] else DERIVED_SCALES.get((name, scale))
     if src is None: raise TrustbookError(f"{name} has scales {SR_TEST_SETS[name]} in sr_benchmarks, not x{scale}")
-    pairs = pairs_from_folder(dataset_dir('sr_benchmarks', download=download)/name/f'image_SRF_{src}', src)
+    folder = dataset_dir('sr_benchmarks', download=download)/name/f'image_SRF_{src}'
+    _verify_benchmark(name, src)
+    pairs = pairs_from_folder(folder, src)
     if src == scale: return pairs
     return [SRPair(p.name.replace(f'_SRF_{src}', f'_SRF_{scale}'), *make_lr(p.hr, scale), scale) for p in pairs]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..data import DatasetSpec, RemoteFile, register_dataset
 
 # %% auto 0
-__all__ = ['SR_TEST_SETS']
+__all__ = ['SR_TEST_SETS', 'write_div2k', 'write_sr_benchmarks', 'write_sr_benchmark_full']
 
 # %% ../../nbs/50_sr.datasets.ipynb
 _SR_BENCH_SHA = """
@@ -352,3 +352,44 @@ register_dataset(DatasetSpec(
     papers=('mipkd', 'dukd'), notes='paper scale only; no checksums published by the source (sha256=None)'))
 
 SR_TEST_SETS = {'Set5': (2, 3, 4), 'Set14': (2, 3, 4), 'BSD100': (4,)} # the sets and scales `sr_benchmarks` holds
+
+# %% ../../nbs/50_sr.datasets.ipynb
+import re
+from pathlib import Path
+import numpy as np
+from ..data import REHEARSAL_DATA
+
+def _synthetic_hr(rng, side:int)->np.ndarray:
+    from trustbook.sr.images import imresize  # images pull in torch; the registry of datasets stays light
+    x = rng.random((side // 8 + 1, side // 8 + 1, 3))
+    return np.clip(imresize(x * 255, 8.0)[:side, :side], 0, 255).astype(np.uint8)
+
+def _save_png(img, path:Path):
+    from PIL import Image
+    path.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(img).save(path)
+
+@REHEARSAL_DATA.register('div2k', overwrite=True)  # a notebook rerun redefines it
+def write_div2k(folder:Path, rng, n_train:int=4, n_valid:int=2, side:int=240):
+    "Synthetic DIV2K: HR PNGs and bicubic LR x2/x3/x4 in the unpacked zips' layout."
+    from trustbook.sr.images import make_lr
+    for split, ids in (('train', range(1, n_train + 1)), ('valid', range(801, 801 + n_valid))):
+        for i in ids:
+            hr = _synthetic_hr(rng, side); _save_png(hr, folder/f'DIV2K_{split}_HR'/f'{i:04d}.png')
+            for s in (2, 3, 4): _save_png(make_lr(hr, s)[1], folder/f'DIV2K_{split}_LR_bicubic'/f'X{s}'/f'{i:04d}x{s}.png')
+
+@REHEARSAL_DATA.register('sr_benchmarks', overwrite=True)  # a notebook rerun redefines it
+def write_sr_benchmarks(folder:Path, rng, side:int=48):
+    "Synthetic SelfExSR test sets: every registered `<set>/image_SRF_<s>/img_<k>_SRF_<s>_{HR,LR}.png`."
+    from trustbook.sr.images import make_lr
+    for p in [l.split()[0] for l in _SR_BENCH_SHA.strip().splitlines() if '_HR.' in l]:
+        s = int(re.search(r'_SRF_(\d)_HR', p)[1]); hr, lr = make_lr(_synthetic_hr(rng, side), s)
+        _save_png(hr, folder/p); _save_png(lr, folder/p.replace('_HR.', '_LR.'))
+
+@REHEARSAL_DATA.register('sr_benchmark_full', overwrite=True)  # a notebook rerun redefines it
+def write_sr_benchmark_full(folder:Path, rng, side:int=48, per_set:int=2):
+    "Synthetic EDSR `benchmark/`: `<set>/HR/<name>.png` and `<set>/LR_bicubic/X<s>/<name>x<s>.png`."
+    from trustbook.sr.images import make_lr
+    for b in ('Set5', 'Set14', 'B100', 'Urban100'):
+        for k in range(per_set):
+            hr = _synthetic_hr(rng, side); _save_png(hr, folder/'benchmark'/b/'HR'/f'img{k:03d}.png')
+            for s in (2, 3, 4): _save_png(make_lr(hr, s)[1], folder/'benchmark'/b/'LR_bicubic'/f'X{s}'/f'img{k:03d}x{s}.png')
