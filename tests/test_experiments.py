@@ -30,13 +30,24 @@ def test_papermill_reads_every_parameter():
         assert not hidden, f"{e.notebook}: papermill cannot parse the lines of {sorted(hidden)} (reword their comments)"
 
 
+@pytest.fixture(scope='module')
+def smoke_runs(tmp_path_factory):
+    "Every experiment at smoke scale in one `reproduce`, as a user runs them (one job per core, longest first), once for the module."
+    runs = tmp_path_factory.mktemp('smoke_runs')
+    r = trustbook_cli('reproduce', *[e.name for e in EXPS], '--scale', 'smoke', '--no-report', env=dict(TRUSTBOOK_RUNS=str(runs)), timeout=1800)
+    return runs, r
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('exp', [e.name for e in EXPS])
-def test_experiment_smoke(exp, tmp_path):
+def test_experiment_smoke(exp, smoke_runs):
     e = next(x for x in EXPS if x.name == exp)
-    r = trustbook_cli('reproduce', exp, '--scale', 'smoke', '--no-report', env=dict(TRUSTBOOK_RUNS=str(tmp_path)))
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    res = json.loads((tmp_path/e.paper/e.name/'smoke'/'results.json').read_text())
+    runs, r = smoke_runs
+    where = runs/e.paper/e.name/'smoke'
+    if not (where/'results.json').exists():
+        logs = sorted(where.glob('failed-*/run.log'))
+        pytest.fail(f"{exp} failed at smoke scale:\n" + (logs[-1].read_text(errors='replace')[-3000:] if logs else r.stdout[-3000:] + r.stderr[-3000:]))
+    res = json.loads((where/'results.json').read_text())
     missing = [c.id for c in e.claims if c.id not in res['claims']]
     assert not missing, f"{exp} did not report claims {missing}"
 
