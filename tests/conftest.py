@@ -7,9 +7,7 @@ FIXTURE = Path(__file__).resolve().parent/'fixtures'/'toy_project'
 NO_NETWORK = Path(__file__).resolve().parent/'fixtures'/'no_network'
 
 # Tests never touch the network and never write into the user's cache or the repo's runs/.
-# one home per test run, shared by its pytest-xdist workers (PYTEST_XDIST_TESTRUNUID is the same in each): the model
-# cache and the site's cache of executed notebooks are filled once (both are written atomically, under a lock)
-_home = Path(os.environ.get('PYTEST_TRUSTBOOK_HOME') or (Path('/tmp')/f"trustbook-test-home-{os.environ.get('PYTEST_XDIST_TESTRUNUID') or os.getpid()}"))
+_home = Path(os.environ.get('PYTEST_TRUSTBOOK_HOME') or (Path('/tmp')/f'trustbook-test-home-{os.getpid()}'))
 os.environ['TRUSTBOOK_HOME'] = str(_home)
 os.environ.setdefault('TRUSTBOOK_PROGRESS', '0')
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')

@@ -6,9 +6,6 @@ import pytest
 from conftest import ROOT
 
 pytest.importorskip('playwright')
-# on the worker that runs the notebook tests (pytest-xdist's loadgroup): the site build executes each method notebook
-# once, into the cache those tests read
-pytestmark = pytest.mark.xdist_group('notebooks')
 
 
 @pytest.fixture(scope='module')

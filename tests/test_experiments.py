@@ -39,7 +39,6 @@ def smoke_runs(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('smoke')  # one worker runs the module's `smoke_runs` once
 @pytest.mark.parametrize('exp', [e.name for e in EXPS])
 def test_experiment_smoke(exp, smoke_runs):
     e = next(x for x in EXPS if x.name == exp)

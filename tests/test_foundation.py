@@ -53,7 +53,6 @@ def _method_notebooks():
     return sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb') if p.name != 'index.ipynb')
 
 
-@pytest.mark.xdist_group('notebooks')  # with the site build (tests/test_docs.py): one execution per notebook
 @pytest.mark.parametrize('nb', _method_notebooks())
 def test_notebook_tests_pass(nb):
     """The notebook's own test cells pass, executed as nbdev_test executes them (execnb, a fresh process, `#| notest`
