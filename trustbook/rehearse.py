@@ -11,16 +11,12 @@ from .core import TrustbookError, runs_dir, write_json
 from .registry import Registry
 
 # %% auto 0
-__all__ = ['REHEARSAL_STEPS', 'is_rehearsal', 'rehearsal_root', 'write_rehearsal_data', 'rehearsal_env', 'rehearsal_record',
-           'cost_table', 'format_cost_table', 'write_cost_table', 'rehearse']
+__all__ = ['REHEARSAL_STEPS', 'rehearsal_root', 'write_rehearsal_data', 'rehearsal_env', 'rehearsal_record', 'cost_table',
+           'format_cost_table', 'write_cost_table', 'rehearse']
 
 # %% ../nbs/03j_rehearse.ipynb
 from .data import REHEARSAL_DATA, REHEARSAL_MARK # the writers' registry lives with the dataset registry
 REHEARSAL_STEPS = 2 # updates per training loop: the first pays for warm-up, the second is timed
-
-def is_rehearsal()->bool:
-    "True inside a rehearsal (`TRUSTBOOK_REHEARSE_STEPS` is set)."
-    return bool(os.environ.get('TRUSTBOOK_REHEARSE_STEPS'))
 
 def rehearsal_root()->Path:
     "Where a rehearsal writes: `runs/rehearsal/` (its runs, its synthetic data, its cost table), never where results go."
