@@ -135,3 +135,32 @@ def test_your_own_model_and_data():
     X, y = np.random.default_rng(0).random((200, 8, 8), dtype=np.float32), np.arange(200) % 4  # your images and labels
     keep = flexrand_select(learning_complexity(backbone, X, y, n_steps=10), y, keep=0.3)  # 30% of every class
     assert len(keep) == 60 and np.bincount(y[keep]).tolist() == [15] * 4
+
+# --- paper scale: the ImageNet ResNet testbed, offline
+def _synthetic_dtd(root, monkeypatch):
+    from trustbook.curation.data import write_dtd
+    (root/'dtd').mkdir(); write_dtd(root/'dtd', np.random.default_rng(0)); (root/'dtd'/'.dtd-r1.0.1.tar.gz.extracted').touch()
+    monkeypatch.setenv('TRUSTBOOK_DATA', str(root)); monkeypatch.setenv('HF_HOME', str(root/'hf'))  # an empty HF cache
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1'); monkeypatch.delenv('TRUSTBOOK_DOWNLOAD', raising=False)
+
+def test_paper_testbed_needs_download_for_weights(tmp_path, monkeypatch):
+    from trustbook.curation.data import lc_testbed
+    _synthetic_dtd(tmp_path, monkeypatch); monkeypatch.delenv('TRUSTBOOK_REHEARSE_STEPS', raising=False)
+    with pytest.raises(TrustbookError, match=r"microsoft/resnet-50.*download=True"): lc_testbed('paper', dataset='dtd', backbone='resnet50')
+    with pytest.raises(TrustbookError, match='dtd or fgvc_aircraft'): lc_testbed('paper', dataset='digits')
+
+def test_paper_testbed_rehearsal_stand_in(tmp_path, monkeypatch):
+    "The rehearsal's path on the synthetic DTD files: ResNet-18 at random init, the published split, LC and a capped fine-tune."
+    from trustbook.curation.data import lc_testbed, PretrainedResNet
+    from trustbook.train import stand_ins
+    from trustbook.classify import predict_labels
+    _synthetic_dtd(tmp_path, monkeypatch); monkeypatch.setenv('TRUSTBOOK_REHEARSE_STEPS', '1')
+    tb = lc_testbed('paper', dataset='dtd', backbone='resnet18', finetune_epochs=50, lr=1e-3, batch_size=128)
+    assert isinstance(tb.pretrained, PretrainedResNet) and any('microsoft/resnet-18: random init' in s for s in stand_ins())
+    X, y, Xt, yt = tb.split(0)
+    assert (len(y), len(yt)) == (94, 47) and np.array_equal(tb.split(3)[3], yt) and len(np.unique(y)) == 47
+    lc = learning_complexity(tb.pretrained, X, y, n_steps=2)
+    assert lc.shape == (94,) and np.isfinite(lc).all()
+    m = downstream_finetune(tb.pretrained, X[:20], y[:20], n_classes=47, seed=0, **tb.finetune_kw)  # capped at one update
+    assert m.head.out_features == 47 and predict_labels(m, Xt[:4]).shape == (4,)
+    assert not torch.equal(m.body.embedder.embedder.convolution.weight, tb.pretrained.body.embedder.embedder.convolution.weight)

@@ -14,10 +14,13 @@ from .core import (stratified_subset, stratified_split, pretrained_classifier, F
                                      check_fraction)
 
 # %% auto 0
-__all__ = ['BENCHMARKS', 'PAPER_DATASETS', 'CIFAR10N_LABELS', 'DTD_CLASSES', 'mnist_to_8x8', 'transfer_task', 'LCTestbed',
+__all__ = ['BENCHMARKS', 'PAPER_DATASETS', 'CIFAR10N_LABELS', 'DTD_CLASSES', 'PAPER_BACKBONES', 'LC_PAPER_DATASETS',
+           'IMAGENET_MEAN', 'IMAGENET_STD', 'REHEARSAL_IMAGE', 'mnist_to_8x8', 'transfer_task', 'LCTestbed',
            'lc_testbed', 'benchmark_data', 'NoisyBenchmark', 'noisy_benchmark', 'write_collection',
            'read_cifar10_batches', 'read_cifar10n_labels', 'load_cifar10n', 'load_cifar10_lt', 'write_cifar10n',
-           'write_cifar10_lt', 'write_dtd', 'write_fgvc_aircraft', 'ImageList', 'load_dtd', 'load_fgvc_aircraft']
+           'write_cifar10_lt', 'write_dtd', 'write_fgvc_aircraft', 'ImageList', 'load_dtd', 'load_fgvc_aircraft',
+           'random_resized_crop', 'center_crop', 'PretrainedResNet', 'paper_image_size', 'imagenet_resnet',
+           'paper_testbed']
 
 # %% ../../nbs/30_curation.data.ipynb
 def mnist_to_8x8(X)->np.ndarray:
@@ -77,28 +80,35 @@ class LCTestbed:
     pretrain_classes: tuple = ()
     downstream_classes: tuple = ()
     acquisition_noise: float = 0.0
+    task: str = '' # one line naming the pre-train -> downstream pair (paper scale; '' at the miniature's scales)
+    test_idx: np.ndarray|None = None # a published test split (paper scale): then `split` returns it whatever the seed
     def split(self, seed:int)->tuple:
-        "(X_train, y_train, X_test, y_test): a class-stratified split of the downstream set, drawn from `seed`."
-        tr, te = stratified_split(self.y, self.test_frac, seed=seed)
+        "(X_train, y_train, X_test, y_test): the published split if there is one, else a class-stratified split drawn from `seed`."
+        if self.test_idx is not None: te = self.test_idx; tr = np.setdiff1d(np.arange(len(self.y)), te)
+        else: tr, te = stratified_split(self.y, self.test_frac, seed=seed)
         return self.X[tr], self.y[tr], self.X[te], self.y[te]
     @property
     def unseen_share(self)->float:
         "Share of downstream classes the backbone never saw during pre-training."
         return float(np.mean([c not in self.pretrain_classes for c in self.downstream_classes]))
 
-def lc_testbed(scale:str='cpu', # the run's scale (the paper scale is not implemented: a clear error)
+def lc_testbed(scale:str='cpu', # the run's scale ('paper': an ImageNet ResNet and DTD / FGVC-Aircraft, see `paper_testbed`)
                pretrain_classes=tuple(range(10)), downstream_classes=tuple(range(10)), # see `transfer_task`
                n_pretrain:int|None=None, n_downstream:int|None=None, acquisition_noise:float=0.0, # see `transfer_task`
                pretrain_epochs:int=15, # pre-training epochs (lr 0.05, batch 128)
                finetune_epochs:int=20, lr:float=0.02, batch_size:int=64, # the downstream fine-tuning
                test_frac:float=0.4, # share of every downstream class held out for testing
                arch:str='small_cnn', # the backbone's `classify.ARCHITECTURES` name
-               experiment:str='this LC experiment')->LCTestbed:
+               experiment:str='this LC experiment',
+               dataset:str='dtd', # paper scale: the downstream set, 'dtd' or 'fgvc_aircraft' (ignored below it)
+               backbone:str='resnet18', # paper scale: a `PAPER_BACKBONES` name (ignored below it)
+               download:bool=False, # paper scale: fetch the dataset and the ImageNet weights when they are not on disk
+              )->LCTestbed:
     "The LC experiments' shared set-up at `scale`: data, the cached pre-trained backbone and the fine-tuning settings."
     check_scale(scale)
-    if scale == 'paper':
-        raise TrustbookError(f"{experiment} at paper scale (DTD / FGVC-Aircraft / DeepWeeds with ImageNet backbones) is not implemented yet; run --scale cpu")
     check_fraction(test_frac, 'test_frac')
+    if scale == 'paper':  # the paper's data and backbones; pre-training classes, noise and `arch` belong to the miniature
+        return paper_testbed(dataset, backbone, finetune_epochs, lr, batch_size, download=download, experiment=experiment)
     torch.set_num_threads(1)
     (Xp, yp), (Xd, yd) = transfer_task(pretrain_classes, downstream_classes, n_pretrain, n_downstream, seed=0, acquisition_noise=acquisition_noise)
     pre = pretrained_classifier(Xp, yp, arch=arch, epochs=pretrain_epochs, seed=0)
@@ -377,3 +387,119 @@ def load_fgvc_aircraft(split:str='trainval', # 'train', 'val', 'trainval' or 'te
         if not (d/'images'/f'{i}.jpg').exists(): raise DataFormatError(lf, f"image {i}.jpg is missing from {d/'images'}", row=row)
         paths.append(d/'images'/f'{i}.jpg'); labels.append(classes.index(v))
     return ImageList(paths, np.array(labels, np.int64), classes)
+
+# %% ../../nbs/30_curation.data.ipynb
+import math, os
+from torch import nn
+
+# the published configurations (config.json on the hub) of the ImageNet ResNets the LC paper fine-tunes
+PAPER_BACKBONES = {
+    'resnet18': ('microsoft/resnet-18', dict(embedding_size=64, hidden_sizes=[64, 128, 256, 512], depths=[2, 2, 2, 2], layer_type='basic')),
+    'resnet50': ('microsoft/resnet-50', dict(embedding_size=64, hidden_sizes=[256, 512, 1024, 2048], depths=[3, 4, 6, 3], layer_type='bottleneck')),
+}
+LC_PAPER_DATASETS = ('dtd', 'fgvc_aircraft')
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+REHEARSAL_IMAGE = (32, 36) # (crop, resize) side in a rehearsal: see `paper_image_size`
+
+def random_resized_crop(x:torch.Tensor, # (n, C, H, W) images
+                        size:int=224, # output side
+                        scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), # torchvision's RandomResizedCrop defaults
+                        flip:bool=True, # also flip half of the crops horizontally
+                        tries:int=10)->torch.Tensor:
+    "A random crop of each image (area share in `scale`, aspect in `ratio`) resized to `size`, flipped with probability 1/2."
+    n, c, H, W = x.shape
+    area = H * W * torch.empty(n, tries).uniform_(*scale)
+    r = torch.empty(n, tries).uniform_(math.log(ratio[0]), math.log(ratio[1])).exp()
+    w, h = (area * r).sqrt(), (area / r).sqrt()
+    ok = (w <= W) & (h <= H); k = ok.float().argmax(1); rows = torch.arange(n)
+    # the first draw that fits, as torchvision; if none of the tries fits, the whole image
+    w = torch.where(ok.any(1), w[rows, k], torch.tensor(float(W))); h = torch.where(ok.any(1), h[rows, k], torch.tensor(float(H)))
+    cx, cy = w / 2 + torch.rand(n) * (W - w), h / 2 + torch.rand(n) * (H - h)
+    sx = w / W * (torch.where(torch.rand(n) < 0.5, -1.0, 1.0) if flip else 1.0)
+    # one affine resampling per image does crop, resize and flip at once (bilinear, no antialiasing: torchvision
+    # antialiases downscaled crops, which matters little at 256 -> 224)
+    theta = torch.zeros(n, 2, 3); theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = sx, 2 * cx / W - 1, h / H, 2 * cy / H - 1
+    grid = F.affine_grid(theta.to(x), (n, c, size, size), align_corners=False)
+    return F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
+
+def center_crop(x:torch.Tensor, size:int=224, resize:int=256)->torch.Tensor:
+    "Resize to `resize` x `resize` (skipped when the images already are) and take the central `size` x `size`."
+    if tuple(x.shape[-2:]) != (resize, resize): x = F.interpolate(x, size=(resize, resize), mode='bilinear', antialias=True, align_corners=False)
+    o = (resize - size) // 2
+    return x[..., o:o + size, o:o + size]
+
+class PretrainedResNet(nn.Module):
+    "An ImageNet ResNet as the LC code expects it: `features(x)` (preprocessing, conv body, global pooling) and a linear `head`."
+    def __init__(self, body:nn.Module, # a transformers `ResNetModel`
+                 head:nn.Linear, # its ImageNet classifier (replaced when fine-tuning)
+                 size:int=224, resize:int=256, # crop and resize sides
+                 chunk:int=128, # images per forward inside `features`
+                ):
+        super().__init__()
+        self.body, self.head, self.size, self.resize, self.chunk = body, head, size, resize, chunk
+        self.register_buffer('mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+    def _one(self, x):
+        x = random_resized_crop(x, self.size) if self.training else center_crop(x, self.size, self.resize)
+        return self.body((x - self.mean) / self.std).pooler_output.flatten(1)
+    def features(self, x):
+        # the shared scoring loops pass up to 4,096 samples at once (sized for 8x8 digits); at 224 pixels a ResNet's
+        # activations for that many images do not fit, so they go through in chunks (training batches are one chunk)
+        return torch.cat([self._one(c) for c in x.split(self.chunk)])
+    def forward(self, x): return self.head(self.features(x))
+
+def paper_image_size()->tuple:
+    "(crop, resize) sides: (224, 256) as the official `finetune.py`; in a rehearsal `REHEARSAL_IMAGE`, recorded as a stand-in."
+    from trustbook.train import rehearsal_steps, stand_in
+    if not rehearsal_steps(): return 224, 256
+    stand_in(f"LC images at {REHEARSAL_IMAGE[0]} px crops of {REHEARSAL_IMAGE[1]} px (not 224 of 256), so that every fine-tuning "
+             "and scoring loop of the paper's grid runs on 2 CPU cores in minutes; seconds/update are per-loop costs at that size")
+    return REHEARSAL_IMAGE
+
+def imagenet_resnet(backbone:str='resnet18', # a `PAPER_BACKBONES` name
+                    download:bool=False, # fetch the weights from the hub if they are not in the HF cache (also: TRUSTBOOK_DOWNLOAD=1)
+                    size:int=224, resize:int=256)->PretrainedResNet:
+    "The supervised-ImageNet ResNet `backbone` from the Hugging Face cache; in a rehearsal without it, its architecture at random init."
+    from transformers import ResNetConfig, ResNetForImageClassification
+    from trustbook.train import rehearsal_steps, stand_in
+    if backbone not in PAPER_BACKBONES: raise TrustbookError(f"unknown LC backbone {backbone!r}; choose one of {', '.join(PAPER_BACKBONES)}")
+    hub, cfg = PAPER_BACKBONES[backbone]
+    download = bool(download) or os.environ.get('TRUSTBOOK_DOWNLOAD') == '1'
+    try: m = ResNetForImageClassification.from_pretrained(hub, local_files_only=not download)
+    except (OSError, ValueError) as e:
+        if not rehearsal_steps():
+            hint = ("it could not be downloaded: check your network" if download else
+                    f"pass download=True (`trustbook reproduce ... --download` or `-p download=True`) to fetch it once, "
+                    f"or run `huggingface-cli download {hub}`")
+            raise TrustbookError(f"the ImageNet weights of {backbone} ({hub!r} on the Hugging Face hub) are not on disk: {hint}") from e
+        torch.manual_seed(0)
+        m = ResNetForImageClassification(ResNetConfig(**cfg, num_labels=1000))
+        stand_in(f"{hub}: random init of its architecture ({cfg['layer_type']} blocks {cfg['depths']}, widths {cfg['hidden_sizes']}), "
+                 "not its ImageNet weights; no weights can be downloaded in a rehearsal")
+    return PretrainedResNet(m.resnet, m.classifier[1], size, resize).eval()
+
+def _published_split(dataset:str, download:bool)->tuple:
+    if dataset == 'dtd': return [load_dtd('train', 1, download), load_dtd('val', 1, download)], load_dtd('test', 1, download)
+    return [load_fgvc_aircraft('trainval', download)], load_fgvc_aircraft('test', download)
+
+def paper_testbed(dataset:str='dtd', # 'dtd' (split 1) or 'fgvc_aircraft'
+                  backbone:str='resnet18', # a `PAPER_BACKBONES` name
+                  finetune_epochs:int=50, lr:float=1e-3, batch_size:int=128, # the official `finetune.py` defaults
+                  download:bool=False, # fetch the dataset and the weights when they are not on disk
+                  experiment:str='this LC experiment')->LCTestbed:
+    "The LC paper's set-up: an ImageNet ResNet and a downstream set with its published train(+val) / test split."
+    from trustbook.core import get_device
+    if dataset not in LC_PAPER_DATASETS:
+        raise TrustbookError(f"{experiment} at paper scale reads {' or '.join(LC_PAPER_DATASETS)}, got dataset={dataset!r}")
+    size, resize = paper_image_size()
+    pre = imagenet_resnet(backbone, download, size, resize).to(get_device())
+    parts, test = _published_split(dataset, download)
+    # every image squashed to resize x resize (`ImageList.images`), where torchvision resizes the short side: a
+    # stored square the crops can be drawn from; the aspect of non-square images (Aircraft) is not kept
+    X = np.concatenate([p.images(resize) for p in parts] + [test.images(resize)])
+    y = np.concatenate([p.labels for p in parts] + [test.labels]); C = len(test.classes)
+    te = np.arange(len(y) - len(test), len(y))
+    task = f"ImageNet {backbone} -> {dataset} ({C} classes; {len(y) - len(te)} train / {len(te)} test images, published split)"
+    return LCTestbed(pre, np.zeros((0, 3, resize, resize), np.float32), np.zeros(0, np.int64), X, y,
+                     dict(epochs=finetune_epochs, lr=lr, batch_size=batch_size, device=None), len(te) / len(y), (), tuple(range(C)),
+                     0.0, task, te)

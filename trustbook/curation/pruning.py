@@ -52,9 +52,13 @@ class TrainingDynamics(Callback):
         self.loss_sum[i] += per.detach().cpu().numpy(); self.seen[i] += 1
         return per
     def on_epoch_end(self, s):
-        if self.early is not None and s.epoch + 1 == self.early:
-            p = predict_proba(s.module, self.X)
-            self.el2n = np.linalg.norm(p - np.eye(p.shape[1])[self.y], axis=1)
+        if self.early is not None and s.epoch + 1 == self.early: self._read_el2n(s.module)
+    def on_fit_end(self, s):
+        # a rehearsal caps the loop before the early epoch: EL2N is read where the loop stopped, so the code after it runs
+        if self.early is not None and self.el2n is None and getattr(s, 'stop_reason', None) == 'rehearsal': self._read_el2n(s.module)
+    def _read_el2n(self, model):
+        p = predict_proba(model, self.X)
+        self.el2n = np.linalg.norm(p - np.eye(p.shape[1])[self.y], axis=1)
 
 def finetune_dynamics(model, # pre-trained classifier
                       X, y, # downstream training set
