@@ -104,6 +104,20 @@ def test_both_protocols_run_on_the_sample_with_a_tiny_model(tiny):
     assert table.query("level == 'all'").n.tolist() == [20, 20, 20]   # generation, perplexity (mean), perplexity (sum)
 
 
+def test_a_rehearsal_cuts_prompts_to_their_last_tokens(tiny, monkeypatch):
+    "In a rehearsal both protocols see only the last 32 tokens of each prompt (the paper's widths stay, the sequences shrink)."
+    s, model, tok = tiny
+    seen = []
+    hook = model.register_forward_pre_hook(lambda m, a, kw: seen.append(kw['input_ids'].shape[1]), with_kwargs=True)
+    try:
+        monkeypatch.setenv('TRUSTBOOK_REHEARSE_STEPS', '2')
+        rows, table = cs.evaluate_model(model, tok, s.iloc[:4], template=cs.PROMPTS['zh'], max_new_tokens=2)
+    finally: hook.remove()
+    first = [n for n in seen if n > 1]  # the prompt passes (generation's later steps feed one token each)
+    assert first and max(first) <= 32 + 3, seen  # the perplexity pass appends the verdict's tokens to the cut prompt
+    assert len(rows) == 4 and rows.pred_perplexity.isin(['safe', 'unsafe']).all()
+
+
 def test_model_that_never_answers_is_reported_not_crashed(tiny):
     "An untrained model babbles: every answer unparseable, share reported as 1, accuracy 0."
     s, _, tok = tiny

@@ -229,6 +229,12 @@ def _as_model_input(tokenizer, prompt:str, chat:bool)->str:
         raise TrustbookError("chat=True but the tokenizer has no chat template; pass chat=False for a base model")
     return tokenizer.apply_chat_template([{'role': 'user', 'content': prompt}], tokenize=False, add_generation_prompt=True)
 
+def _rehearsal_cut(ids:list)->list:
+    "A prompt's token ids; in a rehearsal only its last `rehearsal_max_length()` (the question and the answer slot stay)."
+    from trustbook.llm.core import rehearsal_max_length
+    cap = rehearsal_max_length()
+    return ids[-cap:] if cap else ids
+
 def _batches(xs, bs):
     for i in range(0, len(xs), bs): yield xs[i:i+bs]
 
@@ -242,6 +248,7 @@ def generate_answers(model, # any Hugging Face causal LM
                     )->list[str]:
     "The model's greedy answer to the safety question for every text."
     import torch
+    from trustbook.train import rehearsal_steps
     if max_new_tokens < 1: raise TrustbookError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     if pad is None: raise TrustbookError("the tokenizer has neither a pad nor an eos token; set tokenizer.pad_token")
@@ -251,8 +258,13 @@ def generate_answers(model, # any Hugging Face causal LM
     try:
         model.eval()
         for b in _batches(list(texts), batch_size):
-            enc = tokenizer([_as_model_input(tokenizer, build_prompt(t, template), chat) for t in b],
-                            return_tensors='pt', padding=True, add_special_tokens=not chat)
+            prompts = [_as_model_input(tokenizer, build_prompt(t, template), chat) for t in b]
+            if rehearsal_steps():  # a rehearsal: prompts cut to their last tokens, padded on the left
+                ids = [_rehearsal_cut(list(tokenizer(q, add_special_tokens=not chat)['input_ids'])) for q in prompts]
+                L = max(map(len, ids)); x = torch.full((len(ids), L), pad, dtype=torch.long); m = torch.zeros_like(x)
+                for j, s in enumerate(ids): x[j, L - len(s):] = torch.tensor(s); m[j, L - len(s):] = 1
+                enc = dict(input_ids=x, attention_mask=m)
+            else: enc = tokenizer(prompts, return_tensors='pt', padding=True, add_special_tokens=not chat)
             enc = {k: v.to(dev) for k, v in enc.items() if k in ('input_ids', 'attention_mask')}
             with torch.no_grad():
                 g = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad)
@@ -279,7 +291,7 @@ def verdict_nll(model, tokenizer,
     res = {c: [] for k in candidates for c in ([k] if reduce != 'both' else [k, f'{k}_sum'])}
     model.eval()
     for b in _batches(list(texts), batch_size):
-        prompts = [list(tokenizer(_as_model_input(tokenizer, build_prompt(t, template), chat), add_special_tokens=not chat)['input_ids']) for t in b]
+        prompts = [_rehearsal_cut(list(tokenizer(_as_model_input(tokenizer, build_prompt(t, template), chat), add_special_tokens=not chat)['input_ids'])) for t in b]
         for k, cids in cand_ids.items():
             ids, att = pad_batch([p + list(cids) for p in prompts], pad)
             with torch.no_grad(): logits = lm_logits(model, ids.to(dev), att.to(dev)).float()
