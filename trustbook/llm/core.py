@@ -29,7 +29,8 @@ def load_causal_lm(name_or_path:str, # a hub id (e.g. 'EleutherAI/pythia-6.9b') 
         raise TrustbookError(f"model must be a hub id or a folder, got {name_or_path!r}")
     name = str(name_or_path); local = Path(name).expanduser()
     src = str(local) if local.exists() else name
-    if not local.exists() and os.environ.get('TRUSTBOOK_REHEARSE_STEPS'):  # a rehearsal: the paper's architecture at random init
+    from trustbook.train import rehearsal_steps
+    if not local.exists() and rehearsal_steps():  # a rehearsal: the paper's architecture at random init
         return rehearsal_lm(name, device=device, dtype=dtype)
     if local.exists() and not (local/'config.json').exists():
         raise TrustbookError(f"{local} exists but holds no config.json: it is not a saved transformers model (save one with `model.save_pretrained`)")
@@ -165,11 +166,11 @@ REHEARSAL_TOKENS = 32 # a rehearsal's cap on tokens per text (`TRUSTBOOK_REHEARS
 def rehearsal_max_length(max_length:int|None=None, # the caller's cap on tokens per sequence
                         )->int|None:
     "`max_length`, or inside a rehearsal at most `TRUSTBOOK_REHEARSE_TOKENS` (default 32), said once as a stand-in."
-    if not os.environ.get('TRUSTBOOK_REHEARSE_STEPS'): return max_length
+    from trustbook.train import rehearsal_steps, stand_in
+    if not rehearsal_steps(): return max_length
     # a byte vocabulary makes a WikiMIA text ~6x more tokens than the paper's BPE, and a 4096-wide block on one CPU core
     # costs ~0.4 GFLOP a token: full-length texts would take hours, so a rehearsal scores and trains short sequences
     cap = int(os.environ.get('TRUSTBOOK_REHEARSE_TOKENS') or REHEARSAL_TOKENS)
-    from trustbook.train import stand_in
     stand_in(f"LLM sequences cut to {cap} tokens (the paper's lengths would take hours on a CPU at the paper's width)")
     return cap if not max_length else min(max_length, cap)
 

@@ -235,7 +235,11 @@ def regime_figure(points:list, # dicts: x, label, verdict (a verdict dict)
     if points and points[0]['verdict'].get('sesoi'):
         s = points[0]['verdict']['sesoi']; ax.axhspan(-s, s, color='0.9', zorder=0, label=f'± {s:g} dB (smallest effect of interest)')
     ax.axhline(0, color='black', lw=0.6)
-    if log_x: ax.set_xscale('log')
+    if log_x:
+        ax.set_xscale('log'); xs = sorted({p['x'] for p in points})
+        ax.set_xticks(xs, [f'{x:g}' for x in xs]); ax.minorticks_off()  # the knob's own values, not powers of ten
+    ax.margins(x=0.12)  # the labels of the outermost points stay inside the axes
+    y0, y1 = ax.get_ylim(); ax.set_ylim(y0, y1 + 0.3 * (y1 - y0))  # room above the highest interval for its two-line label
     ax.set_xlabel(xlabel); ax.set_ylabel('PSNR-Y difference (dB)'); ax.set_title(title, fontsize=9); ax.legend(fontsize=7, loc='lower right')
     fig.tight_layout()
     return fig
