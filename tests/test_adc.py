@@ -217,3 +217,53 @@ def test_folder_collector_queries(tmp_path, names):
         try: items = fc.collect(q)
         except TrustbookError: continue
         assert all(str(it.path).startswith(str(tmp_path)) for it in items)
+
+
+def _synthetic_cifar(tmp_path, monkeypatch):
+    "The rehearsal writers' CIFAR-10N and CIFAR-10 files (small) as the data root, and a rehearsal's step cap of one update."
+    from trustbook.curation.data import write_cifar10n, write_cifar10_lt
+    for n, w in (('cifar10n', write_cifar10n), ('cifar10_lt', write_cifar10_lt)):
+        d = tmp_path/n; d.mkdir(); w(d, np.random.default_rng(0), n_train=300, n_test=40); (d/'.cifar-10-python.tar.gz.extracted').touch()
+    monkeypatch.setenv('TRUSTBOOK_DATA', str(tmp_path)); monkeypatch.setenv('TRUSTBOOK_REHEARSE_STEPS', '1')
+
+
+PAPER_NET = dict(epochs=200, lr=0.1, optimizer='sgd', weight_decay=5e-4, cosine=True, batch_size=32)  # adc.yml's recipe, a smaller batch
+
+
+def test_adc_noisy_paper_path(tmp_path, monkeypatch):
+    "adc_noisy's paper path on the synthetic CIFAR-10N files: human noise, anchor-point T, the CIFAR ResNet-18 through `fit` (capped)."
+    from trustbook.curation.data import noisy_benchmark, adc_network, CifarInput
+    from trustbook.curation.detect import out_of_fold_proba
+    from trustbook.curation.robust import estimate_transition
+    from trustbook.train import rehearsal_loops, stand_ins
+    _synthetic_cifar(tmp_path, monkeypatch)
+    nb = noisy_benchmark('cifar10n', 0, None, 'human', 0.4, label='worse_label')
+    assert nb.X.shape == (256, 3, 32, 32) and len(nb.y_test) == 40 and 0.3 < nb.noise_rate < 0.5 and any('CIFAR-10N cut' in s for s in stand_ins())
+    T = estimate_transition(out_of_fold_proba(nb.X, nb.y_noisy, 5, 0, 10))
+    for m in ('backward',):  # backward inverts T: the synthetic images carry a class signal, so T is invertible
+        f = fit_method(m, nb.X, nb.y_noisy, 10, seed=0, T=T, **adc_network('resnet18', hidden=(256, 256), **PAPER_NET))
+        assert isinstance(f.model.body[0], CifarInput) and f.predict(nb.X_test).shape == (40,)
+        loop = rehearsal_loops()[-1]
+        assert loop['updates'] == 1 and loop['planned_updates'] == 200 * 8  # 200 epochs x ceil(256 / 32) batches
+    with pytest.raises(TrustbookError, match="kind='human'"): noisy_benchmark('cifar10n', 0, None, 'symmetric', 0.4)
+
+
+def test_adc_imbalance_paper_path(tmp_path, monkeypatch):
+    "adc_imbalance's paper path on the synthetic CIFAR-10 files: published split, long tail cut by the experiment, LDAM's head swap and DROPS."
+    from trustbook.curation.data import benchmark_data, adc_network
+    from trustbook.curation.noise import long_tail_indices
+    from trustbook.curation.core import stratified_split
+    _synthetic_cifar(tmp_path, monkeypatch)
+    X, y, Xt, yt = benchmark_data('cifar10_lt', 0)
+    assert X.shape == (300, 3, 32, 32) and len(yt) == 40
+    lt = long_tail_indices(y, 10, seed=0); tr, va = stratified_split(y[lt], 0.2, 0)
+    for m in ('ldam_drw', 'drops'):
+        f = fit_method(m, X[lt][tr], y[lt][tr], 10, seed=0, val=(X[lt][va], y[lt][va]), **adc_network('resnet18', **PAPER_NET))
+        assert f.predict(Xt).shape == (40,)
+
+
+def test_clothing_adc_error_says_what_to_do():
+    from trustbook.curation.data import benchmark_data, noisy_benchmark
+    for call in (lambda: benchmark_data('clothing_adc', experiment='adc_detection'), lambda: noisy_benchmark('clothing_adc', experiment='adc_detection')):
+        with pytest.raises(TrustbookError, match='no public source') as e: call()
+        assert 'trustbook reproduce adc_detection --scale cpu' in str(e.value)

@@ -11,7 +11,7 @@ from trustbook.rehearse import (REHEARSAL_DATA, REHEARSAL_MARK, rehearsal_env, w
                                 cost_table, format_cost_table)
 
 # paper datasets with no loader in the library yet: nothing can read them, so no writer is registered (listed, not faked)
-NO_LOADER = {'clothing_adc': 'ADC paper-scale loader not written (curation.data.benchmark_data refuses it); no public download'}
+NO_LOADER = {'clothing_adc': 'no public source (curation.data.CLOTHING_ADC_MISSING): adc_curation and adc_detection have no paper scale'}
 
 
 @pytest.fixture

@@ -180,6 +180,7 @@ def train_classifier(model:nn.Module, # the classifier (trained in place): x -> 
                      momentum:float=0.9, # SGD momentum
                      weight_decay:float=0.0, # the optimiser's decoupled-from-nothing L2 (torch's weight_decay)
                      milestones:tuple=(), # multiply the lr by 0.1 at these fractions of `epochs` (LC's recipe: (0.5, 0.75))
+                     cosine:bool=False, # anneal the lr to 0 over `epochs` by a cosine, stepped per epoch (instead of `milestones`)
                      loss=None, # per-sample loss (logits, y, idx) -> (n,); None: cross-entropy (see `label_smoothing`)
                      label_smoothing:float=0.0, # label smoothing of the default cross-entropy (a defence)
                      relax_alpha:float|None=None, # RelaxLoss's target loss (a defence); replaces `loss`
@@ -222,7 +223,9 @@ def train_classifier(model:nn.Module, # the classifier (trained in place): x -> 
         if optimizer == 'adam': return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
         return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=optimizer == 'nesterov', weight_decay=weight_decay)
     ms = sorted({max(1, int(round(f * epochs))) for f in milestones if 0 < f < 1})
+    if cosine and ms: raise TrustbookError("give milestones or cosine=True, not both")
     sched = (lambda o: torch.optim.lr_scheduler.MultiStepLR(o, milestones=ms, gamma=0.1)) if ms else None
+    if cosine: sched = lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=max(1, epochs))
     step = ClassifierStep(Xd, yd, loss, w, l1, l2, penalty, on_batch)
     cbs = [step] + ([loss] if isinstance(loss, Callback) else []) + list(callbacks)
     if on_epoch is not None: cbs.append(_OnEpoch(on_epoch))
@@ -236,7 +239,8 @@ def train_classifier(model:nn.Module, # the classifier (trained in place): x -> 
                checkpoint=checkpoint, name='classifier', data=(X, y, sample_weight, X_val, y_val), desc=desc,
                key=dict(batch_size=batch_size, lr=lr, optimizer=optimizer, momentum=momentum, weight_decay=weight_decay, milestones=ms,
                         label_smoothing=label_smoothing, relax_alpha=relax_alpha, l1=l1, l2=l2, patience=patience,
-                        loss=getattr(loss, '__qualname__', type(loss).__qualname__) if loss is not None else None))
+                        loss=getattr(loss, '__qualname__', type(loss).__qualname__) if loss is not None else None,
+                        **({'cosine': True} if cosine else {})))  # named only when on: earlier checkpoints keep their address
 
 # %% ../nbs/09_classify.ipynb
 @torch.no_grad()

@@ -14,13 +14,14 @@ from .core import (stratified_subset, stratified_split, pretrained_classifier, F
                                      check_fraction)
 
 # %% auto 0
-__all__ = ['BENCHMARKS', 'PAPER_DATASETS', 'CIFAR10N_LABELS', 'DTD_CLASSES', 'PAPER_BACKBONES', 'LC_PAPER_DATASETS',
-           'IMAGENET_MEAN', 'IMAGENET_STD', 'REHEARSAL_IMAGE', 'mnist_to_8x8', 'transfer_task', 'LCTestbed',
-           'lc_testbed', 'benchmark_data', 'NoisyBenchmark', 'noisy_benchmark', 'write_collection',
-           'read_cifar10_batches', 'read_cifar10n_labels', 'load_cifar10n', 'load_cifar10_lt', 'write_cifar10n',
-           'write_cifar10_lt', 'write_dtd', 'write_fgvc_aircraft', 'ImageList', 'load_dtd', 'load_fgvc_aircraft',
-           'random_resized_crop', 'center_crop', 'PretrainedResNet', 'paper_image_size', 'imagenet_resnet',
-           'paper_testbed']
+__all__ = ['BENCHMARKS', 'PAPER_DATASETS', 'CLOTHING_ADC_MISSING', 'CIFAR10N_LABELS', 'DTD_CLASSES', 'PAPER_BACKBONES',
+           'LC_PAPER_DATASETS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'REHEARSAL_IMAGE', 'CIFAR10_MEAN', 'CIFAR10_STD',
+           'ADC_REHEARSAL_SAMPLES', 'ADC_ARCHS', 'mnist_to_8x8', 'transfer_task', 'LCTestbed', 'lc_testbed',
+           'benchmark_data', 'NoisyBenchmark', 'noisy_benchmark', 'write_collection', 'read_cifar10_batches',
+           'read_cifar10n_labels', 'load_cifar10n', 'load_cifar10_lt', 'write_cifar10n', 'write_cifar10_lt',
+           'write_dtd', 'write_fgvc_aircraft', 'ImageList', 'load_dtd', 'load_fgvc_aircraft', 'random_resized_crop',
+           'center_crop', 'PretrainedResNet', 'paper_image_size', 'imagenet_resnet', 'paper_testbed',
+           'random_crop_flip', 'CifarInput', 'cifar_resnet18', 'adc_network', 'cifar10_images', 'cifar10n_benchmark']
 
 # %% ../../nbs/30_curation.data.ipynb
 def mnist_to_8x8(X)->np.ndarray:
@@ -119,19 +120,25 @@ def lc_testbed(scale:str='cpu', # the run's scale ('paper': an ImageNet ResNet a
 BENCHMARKS = ('digits', 'mnist5k')
 PAPER_DATASETS = ('clothing_adc', 'cifar10n', 'cifar10_lt')
 
-def benchmark_data(name:str='digits', # 'digits' (1,797 8x8) or 'mnist5k' (5,000 28x28)
+CLOTHING_ADC_MISSING = ("Clothing-ADC, the ADC paper's own dataset, has no public source: no download location or licence was "
+                        "found (fact sheet papers/adc.md; `trustbook data list`), so trustbook cannot fetch it and {what} has no "
+                        "paper scale. Run it at the cpu scale (`trustbook reproduce {what} --scale cpu`: the same pipeline on "
+                        "digits with synthetic noise); adc_noisy and adc_imbalance run at paper scale on CIFAR-10N / CIFAR-10-LT")
+
+def benchmark_data(name:str='digits', # 'digits' (1,797 8x8), 'mnist5k' (5,000 28x28); paper scale: 'cifar10_lt' (see `cifar10_images`)
                    seed:int=0,
                    n_samples:int|None=None, # stratified subsample before splitting (None: all)
-                   test_frac:float=0.2)->tuple:
-    "(X_train, y_train, X_test, y_test): flattened float32 features in [0, 1], seeded stratified split."
+                   test_frac:float=0.2, # share held out for testing (CIFAR-10: its published test set instead)
+                   download:bool=False, # paper scale: fetch CIFAR-10 when it is not on disk
+                   experiment:str='this ADC experiment', # named in the Clothing-ADC error
+                  )->tuple:
+    "(X_train, y_train, X_test, y_test): flattened float32 features in [0, 1], seeded stratified split (CIFAR-10: images, published split)."
     from trustbook.datasets import load_digits, load_mnist5k
-    if name in ('cifar10n', 'cifar10_lt'):  # read by their own loaders; the ADC paper-scale experiments using them are not written
-        raise TrustbookError(f"benchmark_data serves the cpu-scale sets; read {name!r} with trustbook.curation.data.load_{name} "
-                             "(the ADC paper-scale experiments are not written yet: run the cpu scale)")
-    if name in PAPER_DATASETS:
-        raise TrustbookError(f"the paper-scale loader for {name!r} is not written yet (see `trustbook data` for its source); "
-                             "run the cpu scale, or add the loader to trustbook.curation.data")
-    if name not in BENCHMARKS: raise TrustbookError(f"unknown benchmark dataset {name!r}; choose 'digits' or 'mnist5k'")
+    if name == 'cifar10_lt': return cifar10_images('cifar10_lt', seed, n_samples, download)  # balanced: the caller cuts the long tail
+    if name == 'cifar10n':
+        raise TrustbookError("'cifar10n' is a noisy-label set: read it with noisy_benchmark('cifar10n', kind='human') or load_cifar10n")
+    if name == 'clothing_adc': raise TrustbookError(CLOTHING_ADC_MISSING.format(what=experiment))
+    if name not in BENCHMARKS: raise TrustbookError(f"unknown benchmark dataset {name!r}; choose 'digits' or 'mnist5k' (paper scale: 'cifar10_lt')")
     X, y = load_digits() if name == 'digits' else load_mnist5k()
     X = X.reshape(len(X), -1)
     if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0):
@@ -162,9 +169,16 @@ def noisy_benchmark(dataset:str='digits', # see `benchmark_data`
                     n_samples:int|None=None, # see `benchmark_data`
                     kind:str='symmetric', # a `curation.noise.LABEL_NOISE` name
                     rate:float=0.2, # the noise rate
-                    test_frac:float=0.2)->NoisyBenchmark:
-    "The ADC experiments' shared set-up: a seeded split of `dataset` with synthetic `kind` noise at `rate` on the training labels."
+                    test_frac:float=0.2,
+                    label:str='worse_label', # 'cifar10n': the human label set used as the noisy labels (`CIFAR10N_LABELS`)
+                    download:bool=False, # 'cifar10n': fetch the files when they are not on disk
+                    experiment:str='this ADC experiment')->NoisyBenchmark:
+    "The ADC experiments' shared set-up: a seeded split of `dataset` with synthetic `kind` noise at `rate` on the training labels (CIFAR-10N: its human labels, kind 'human')."
     from trustbook.curation.noise import make_noisy
+    if dataset == 'cifar10n':
+        if kind != 'human': raise TrustbookError(f"CIFAR-10N's noise is its human labels: use kind='human', got {kind!r} (synthetic noise runs on 'digits' or 'mnist5k')")
+        return cifar10n_benchmark(label, seed, n_samples, download)
+    if dataset == 'clothing_adc': raise TrustbookError(CLOTHING_ADC_MISSING.format(what=experiment))
     X, y, Xt, yt = benchmark_data(dataset, seed, n_samples, test_frac)
     C = int(max(y.max(), yt.max())) + 1
     return NoisyBenchmark(X, y, make_noisy(y, kind, rate, C, features=X, seed=seed), Xt, yt, kind, float(rate))
@@ -285,7 +299,11 @@ def _write_cifar10_batches(folder:Path, rng, n_train:int, n_test:int)->np.ndarra
     d = folder/'cifar-10-batches-py'; d.mkdir(parents=True, exist_ok=True); ys = []
     for name, n in [(f'data_batch_{k}', n_train // 5) for k in range(1, 6)] + [('test_batch', n_test)]:
         y = rng.integers(0, 10, n); ys.append(y) if name != 'test_batch' else None
-        with open(d/name, 'wb') as fh: pickle.dump({'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8), 'labels': y.tolist(), 'batch_label': name}, fh)
+        # a bright band of rows per class in the red channel: a model can learn the labels, as on real images (from pure
+        # noise an anchor-point estimate of the transition matrix is singular, and backward correction refuses it)
+        data = rng.integers(0, 128, (n, 3, 32, 32), dtype=np.uint8); data[np.arange(n)[:, None], 0, 3 * y[:, None] + np.arange(3)] = 255
+        data = data.reshape(n, 3072)
+        with open(d/name, 'wb') as fh: pickle.dump({'data': data, 'labels': y.tolist(), 'batch_label': name}, fh)
     return np.concatenate(ys)
 
 def _write_jpeg(path:Path, rng):
@@ -503,3 +521,80 @@ def paper_testbed(dataset:str='dtd', # 'dtd' (split 1) or 'fgvc_aircraft'
     return LCTestbed(pre, np.zeros((0, 3, resize, resize), np.float32), np.zeros(0, np.int64), X, y,
                      dict(epochs=finetune_epochs, lr=lr, batch_size=batch_size, device=None), len(te) / len(y), (), tuple(range(C)),
                      0.0, task, te)
+
+# %% ../../nbs/30_curation.data.ipynb
+CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616) # per-channel, CIFAR-10's training images
+ADC_REHEARSAL_SAMPLES = (256, 128) # CIFAR-10N training / test images kept in a rehearsal
+ADC_ARCHS = ('mlp', 'resnet18')
+
+def random_crop_flip(x:torch.Tensor, # (n, C, H, W) images
+                     pad:int=4, # zero padding on every side before cropping
+                     flip:bool=True, # also flip half of the images horizontally
+                    )->torch.Tensor:
+    "The standard CIFAR augmentation in torch ops: a random H x W crop of each image zero-padded by `pad`, flipped with probability 1/2 (torch's generator)."
+    n, c, H, W = x.shape; dev = x.device
+    xp = F.pad(x, (pad, pad, pad, pad))
+    oy, ox = torch.randint(0, 2 * pad + 1, (n,), device=dev), torch.randint(0, 2 * pad + 1, (n,), device=dev)
+    rows, cols = oy[:, None] + torch.arange(H, device=dev), ox[:, None] + torch.arange(W, device=dev)
+    out = xp[torch.arange(n, device=dev)[:, None, None, None], torch.arange(c, device=dev)[None, :, None, None],
+             rows[:, None, :, None], cols[:, None, None, :]]
+    if flip: out = torch.where((torch.rand(n, device=dev) < 0.5)[:, None, None, None], out.flip(-1), out)
+    return out
+
+class CifarInput(nn.Module):
+    "The input stage of the ADC paper-scale network: `random_crop_flip` in training mode, then CIFAR-10 mean/std normalisation."
+    def __init__(self, pad:int=4):
+        super().__init__(); self.pad = pad
+        self.register_buffer('mean', torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(CIFAR10_STD).view(1, 3, 1, 1), persistent=False)
+    def forward(self, x):
+        if self.training and self.pad: x = random_crop_flip(x, self.pad)
+        return (x - self.mean) / self.std
+
+def cifar_resnet18(seed:int=0, # initialisation seed
+                   n_classes:int=10)->nn.Module:
+    "The CIFAR ResNet-18 of `classify.ARCHITECTURES` (registered by the privacy area) with `CifarInput` in front of its body."
+    import trustbook.privacy.data  # registers 'resnet18'; imported here, so the cpu scale never loads the privacy area
+    from trustbook.classify import make_classifier
+    m = make_classifier('resnet18', (3, 32, 32), n_classes, seed=seed)
+    m.body = nn.Sequential(CifarInput(4), *m.body)
+    return m
+
+def adc_network(arch:str='mlp', # 'mlp' (cpu scale: `robust.fit_method`'s MLP) or 'resnet18' (paper scale: `cifar_resnet18`)
+                **kw, # `fit_method` / `train_classifier` settings (epochs, lr, hidden, optimizer, weight_decay, cosine, batch_size)
+               )->dict:
+    "The ADC experiments' `fit_method` settings for `arch`: `kw` as given for the MLP; for the ResNet its factory on the run's device (`hidden` dropped)."
+    if arch not in ADC_ARCHS: raise TrustbookError(f"unknown ADC network {arch!r}; choose one of {', '.join(ADC_ARCHS)}")
+    if arch == 'mlp': return dict(kw)
+    return dict({k: v for k, v in kw.items() if k != 'hidden'}, model=cifar_resnet18, device=None)
+
+def _count_subset(y, n_samples, seed):
+    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0):
+        raise TrustbookError(f"n_samples must be a count (0 or None: all), got {n_samples!r}")
+    if not n_samples or n_samples >= len(y): return np.arange(len(y))
+    return stratified_subset(y, n_samples / len(y), seed)
+
+def cifar10_images(dataset:str='cifar10_lt', # the registry entry whose folder holds `cifar-10-batches-py` ('cifar10_lt', 'cifar10n')
+                   seed:int=0, # draws the subsample
+                   n_samples:int|None=None, # class-stratified subsample of the training images (None or 0: all 50,000)
+                   download:bool=False)->tuple:
+    "(X_train, y_train, X_test, y_test): CIFAR-10's images (n, 3, 32, 32) in [0, 1] with its published train / test split."
+    X, y, Xt, yt = read_cifar10_batches(dataset_dir(dataset, download=download)/'cifar-10-batches-py')
+    i = _count_subset(y, n_samples, seed)
+    return X[i], y[i], Xt, yt
+
+def cifar10n_benchmark(label:str='worse_label', # the human label set used as noisy labels (`CIFAR10N_LABELS`, not clean_label)
+                       seed:int=0, # draws the subsample
+                       n_samples:int|None=None, # class-stratified subsample of the training images (None or 0: all)
+                       download:bool=False)->NoisyBenchmark:
+    "CIFAR-10N as a `NoisyBenchmark` (kind 'human'); in a rehearsal cut to `ADC_REHEARSAL_SAMPLES`, recorded as a stand-in."
+    from trustbook.train import rehearsal_steps, stand_in
+    b = load_cifar10n(label, download)
+    i = _count_subset(b.y_clean, n_samples, seed)
+    X, yc, yn, Xt, yt = b.X[i], b.y_clean[i], b.y_noisy[i], b.X_test, b.y_test
+    if rehearsal_steps():
+        n, m = ADC_REHEARSAL_SAMPLES
+        stand_in(f"CIFAR-10N cut to {n} training / {m} test images (paper: 50,000 / 10,000): each fit scores the whole "
+                 "training set, and those passes, not the capped training, would be a rehearsal's cost")
+        X, yc, yn, Xt, yt = X[:n], yc[:n], yn[:n], Xt[:m], yt[:m]
+    return NoisyBenchmark(X, yc, yn, Xt, yt, 'human', float((yn != yc).mean()))
