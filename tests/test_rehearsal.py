@@ -11,7 +11,7 @@ from trustbook.rehearse import (REHEARSAL_DATA, REHEARSAL_MARK, rehearsal_env, w
                                 cost_table, format_cost_table)
 
 # paper datasets with no loader in the library yet: nothing can read them, so no writer is registered (listed, not faked)
-NO_LOADER = {'clothing_adc': 'no public source (curation.data.CLOTHING_ADC_MISSING): adc_curation and adc_detection have no paper scale'}
+NO_LOADER = {'clothing_adc': 'no public source (curation.data.CLOTHING_ADC_MISSING): adc_curation and adc_detection have no paper scale (adc.yml: unavailable)'}
 
 
 @pytest.fixture
@@ -116,6 +116,8 @@ def test_rehearse_subset(area, empty_data, monkeypatch):
     res = json.loads((root/outs[0].paper/name/'paper'/'results.json').read_text())
     assert res['rehearsal'] and res['not_results'] and all(l['updates'] <= 2 for l in res['rehearsal'])
     assert (root/'cost.md').exists() and name in (root/'cost.md').read_text()
+    if area == 'sr':  # the CPU stand-in (a batch of 1 patch of 8 px) scales each update's estimate back to the paper's batch
+        assert 'scaled x' in (root/'cost.md').read_text() and any(l['cost_factor'] > 1 for l in res['rehearsal'])
     assert not (Path(os.environ.get('TRUSTBOOK_HOME', '/nonexistent'))/'cache'/'data').exists() or True
 
 
@@ -123,6 +125,15 @@ def test_cost_table_lists_failures(tmp_path):
     from types import SimpleNamespace as NS
     rows = cost_table([NS(experiment='x', paper='p', status='failed', wall_s=1.0, error='DataMissingError: no data\nmore')], tmp_path)
     assert 'Not rehearsed' in format_cost_table(rows) and 'DataMissingError' in format_cost_table(rows)
+
+
+def test_unavailable_paper_scale_says_why():
+    "An experiment whose paper data has no public source has no paper scale, and the runner says why instead of running it."
+    from trustbook.runner import check_runs
+    lines = []
+    exps = check_runs(['adc'], 'paper', echo=lines.append)
+    assert {e.name for e in exps} == {'adc_noisy', 'adc_imbalance'} and 'adc_curation: Clothing-ADC' in '\n'.join(lines)
+    with pytest.raises(TrustbookError, match=r"no 'paper' scale \(Clothing-ADC"): check_runs(['adc_detection'], 'paper')
 
 
 def test_rehearse_needs_paper_scale():

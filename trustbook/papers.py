@@ -99,6 +99,7 @@ class Experiment:
     params: dict = field(default_factory=dict) # parameter name -> `ParamSpec`
     source: Path|None = None # the registry file
     figures: dict = field(default_factory=dict) # figure name -> caption (what to look for), when the notebook gives none
+    unavailable: dict = field(default_factory=dict) # scale -> why the experiment cannot have it (its data has no public source...)
 
 @dataclass
 class Paper:
@@ -110,7 +111,8 @@ class Paper:
 
 # %% ../nbs/03a_papers.ipynb
 _PAPER_KEYS = {'paper', 'title', 'summary', 'method_notebook', 'experiments'}
-_EXP_KEYS = {'name', 'description', 'scales', 'paper_data', 'gpu_memory_gb', 'claims', 'checks', 'notebook', 'data_parallel', 'params', 'figures'}
+_EXP_KEYS = {'name', 'description', 'scales', 'paper_data', 'gpu_memory_gb', 'claims', 'checks', 'notebook', 'data_parallel', 'params', 'figures',
+             'unavailable'}
 _CLAIM_KEYS = {'id', 'text', 'paper', 'kind', 'direction', 'sesoi', 'sesoi_source', 'threshold'}
 
 def _unknown(keys, allowed, where):
@@ -164,10 +166,14 @@ def parse_registry_file(path:Path)->Paper:
         if not isinstance(figs, dict) or not all(isinstance(v, str) for v in figs.values()):
             raise TrustbookError(f"{where}: figures must map figure names to captions (what a reader should look for)")
         if not isinstance(params, dict): raise TrustbookError(f"{where}: params must map parameter names to their allowed values")
+        gone = e.get('unavailable') or {}
+        if not (isinstance(gone, dict) and all(k in SCALES and k not in scales and isinstance(v, str) and v.strip() for k, v in gone.items())):
+            raise TrustbookError(f"{where}: unavailable must map a scale the experiment lacks to the reason why, got {gone!r}")
         p.experiments.append(Experiment(str(e['name']), p.name, nb, e.get('description', ''),
                                         {k: dict(v or {}) for k, v in scales.items()}, list(e.get('paper_data') or []),
                                         e.get('gpu_memory_gb'), claims, bool(e.get('data_parallel', False)), checks,
-                                        {k: parse_param_spec(k, v, where) for k, v in params.items()}, path, dict(figs)))
+                                        {k: parse_param_spec(k, v, where) for k, v in params.items()}, path, dict(figs),
+                                        {k: ' '.join(v.split()) for k, v in gone.items()}))
     return p
 
 # %% ../nbs/03a_papers.ipynb

@@ -104,7 +104,9 @@ def resolve_params(exp:Experiment, scale:str, seed:int=0, overrides:dict|None=No
     defaults = notebook_parameters(exp.notebook)
     missing = [p for p in RUNNER_PARAMS if p not in defaults]
     if missing: raise TrustbookError(f"{exp.notebook}: the parameters cell lacks {missing} (every experiment takes scale, seed, out_dir)")
-    if scale not in exp.scales: raise TrustbookError(f"experiment {exp.name!r} has no {scale!r} scale; it has: {', '.join(exp.scales) or '(none)'}")
+    if scale not in exp.scales:
+        why = f" ({exp.unavailable[scale]})" if scale in getattr(exp, 'unavailable', {}) else ''
+        raise TrustbookError(f"experiment {exp.name!r} has no {scale!r} scale{why}; it has: {', '.join(exp.scales) or '(none)'}")
     undeclared = set(exp.params) - set(defaults)
     if undeclared: raise TrustbookError(f"{exp.source}: params declares {sorted(undeclared)}, which {exp.notebook.name}'s parameters cell does not have")
     params = dict(defaults)

@@ -86,6 +86,7 @@ def rehearsal_record(paper:str, experiment:str, root:str|Path|None=None)->dict|N
                 planned_updates=sum(l.get('planned_updates') or 0 for l in loops) or None,
                 estimated_s=sum(e for e in est if e) if loops and all(e is not None for e in est) else (sum(e for e in est if e) or None),
                 estimate_partial=any(e is None for e in est), peak_memory_mb=max(mem), memory=(loops[0].get('memory') if loops else 'cpu rss'),
+                scaled=sorted({l['cost_factor'] for l in loops if l.get('cost_factor', 1) != 1}),
                 wall_s=r.get('wall_time_s'), stand_ins=r.get('rehearsal_notes') or [])
 
 def cost_table(outcomes, # `RunOutcome`s of a rehearsal
@@ -107,7 +108,9 @@ def format_cost_table(rows:list[dict])->str:
     for r in rows:
         spu = r.get('seconds_per_update')
         mem = f"{r['peak_memory_mb']:.0f} MB {r.get('memory', '')}" if r.get('peak_memory_mb') else '?'
+        if r.get('scaled'): mem += ' (stand-in size)'  # smaller updates than the paper's: not the paper's memory
         est = _clock(r.get('estimated_s')) + (' (some loops unplanned)' if r.get('estimate_partial') and r.get('estimated_s') else '')
+        if r.get('scaled') and r.get('estimated_s'): est += ' (scaled ' + ', '.join(f'x{f:g}' for f in r['scaled']) + ')'
         out.append(f"| {r['paper']}/{r['experiment']} | {r['status']} | {r.get('loops', '-')} | {r.get('updates', '-')} | "
                    f"{'?' if spu is None else f'{spu:.3f}'} | {mem} | {r.get('planned_updates') or '?'} | {est if r.get('loops') else '-'} | {_clock(r['wall_s'])} |")
     notes = [f"- {r['paper']}/{r['experiment']}: {n}" for r in rows for n in r.get('stand_ins', [])]

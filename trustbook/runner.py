@@ -148,7 +148,8 @@ def check_runs(names:list[str]|None=None, scale:str='cpu', seed:int=0, overrides
     if without:  # a paper (or "all") stands for its experiments that have this scale
         exps = [e for e in exps if e.name not in without]
         if not exps: raise TrustbookError(f"none of the selected experiments has a {scale!r} scale ({', '.join(without)})")
-        if echo: echo(f"no {scale} scale, not run: {', '.join(without)}")
+        why = {e.name: e.unavailable[scale] for e in select_experiments(without) if scale in getattr(e, 'unavailable', {})}
+        if echo: echo(f"no {scale} scale, not run: {', '.join(without)}" + ''.join(f"\n  {n}: {w}" for n, w in why.items()))
     if processes < 1: raise TrustbookError(f"--processes must be at least 1, got {processes}")
     if jobs < 1: raise TrustbookError(f"--jobs must be at least 1, got {jobs}")
     if processes > 1: rank_environments(processes)  # enough GPUs? fail before anything runs

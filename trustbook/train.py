@@ -12,8 +12,8 @@ from .checkpoint import loop_checkpointer, _global_rng, _set_global_rng
 from .parallel import autocast, shard, loop_accelerator, release, is_main_process, launch_rank
 
 # %% auto 0
-__all__ = ['FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_loops', 'sized', 'stand_in', 'stand_ins', 'fit',
-           'EarlyStopping', 'file_lock', 'cache_key', 'cached_model']
+__all__ = ['FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_cost_factor', 'rehearsal_loops', 'sized', 'stand_in',
+           'stand_ins', 'fit', 'EarlyStopping', 'file_lock', 'cache_key', 'cached_model']
 
 # %% ../nbs/09_train.ipynb
 @dataclasses.dataclass
@@ -93,7 +93,7 @@ def _split_losses(out):
     return losses, {k[4:]: float(v) for k, v in out.items() if k.startswith('log_')}
 
 # %% ../nbs/09_train.ipynb
-_REHEARSAL = dict(loops=[])
+_REHEARSAL = dict(loops=[], cost_factor=1.0)
 
 def rehearsal_steps()->int|None:
     "Updates per training loop in a rehearsal (`TRUSTBOOK_REHEARSE_STEPS`, set by `trustbook reproduce --rehearse`), else None."
@@ -112,9 +112,20 @@ def _record_rehearsal(name, desc, ticks, planned, dev):
     per = float(np.median(gaps[1:])) if len(gaps) > 1 else float(gaps[0]) if len(gaps) else float('nan')
     if dev.type == 'cuda': mem, where = torch.cuda.max_memory_allocated(dev) / 2**20, 'gpu'
     else: mem, where = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 2**20), 'cpu rss'
+    f = _REHEARSAL['cost_factor']
     _REHEARSAL['loops'].append(dict(loop=name, desc=desc, updates=len(gaps), seconds_per_update=per, planned_updates=planned,
-                                    estimated_s=per * planned if planned else None, peak_memory_mb=round(mem, 1), memory=where,
-                                    device=str(dev)))
+                                    estimated_s=per * planned * f if planned else None, cost_factor=f, peak_memory_mb=round(mem, 1),
+                                    memory=where, device=str(dev)))
+
+def rehearsal_cost_factor(factor:float, # the paper's work per update / the stand-in's (e.g. 16 for a batch of 1 instead of 16)
+                          why:str, # the stand-in, said in the run's output and stored with it (`stand_in`)
+                         )->float:
+    "Scale the full-run estimate of the loops recorded from now on by `factor`: a stand-in that shrank every update's work."
+    # an update's CPU time grows about linearly with the pixels or tokens it processes, so the estimate extrapolates linearly;
+    # peak memory is what the stand-in used, not the paper's figure (the cost table says so)
+    if not factor > 0: raise TrustbookError(f"a rehearsal's cost factor must be positive, got {factor!r}")
+    _REHEARSAL['cost_factor'] = float(factor); stand_in(why)
+    return _REHEARSAL['cost_factor']
 
 def rehearsal_loops()->list[dict]:
     "What each training loop of this process measured in a rehearsal: updates made, seconds per update, peak memory, the full run's planned updates."

@@ -330,7 +330,7 @@ def wikimia_split(df:pd.DataFrame, # from `load_wikimia`
 from ..data import REHEARSAL_DATA
 
 @REHEARSAL_DATA.register('wikimia', overwrite=True)  # a notebook rerun redefines it
-def write_wikimia(folder:Path, rng, n_per_split:int=16):
+def write_wikimia(folder:Path, rng, n_per_split:int=8):
     "Synthetic WikiMIA: `WikiMIA_length{n}.parquet` with `input`, `label` (members 1, non-members 0)."
     words = 'the of and in to was a is for on by with as event city team season film album born during after first'.split()
     for n in WIKIMIA_LENGTHS:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import math
 from ..core import TrustbookError, seed_everything
-from ..train import fit, Callback
+from ..train import fit, Callback, sized
 from ..parallel import loop_accelerator, autocast, shard
 from .core import check_causal_lm, encode_texts, rehearsal_max_length, pad_batch, padding_id, lm_logits, tuning_model
 
@@ -134,7 +134,8 @@ def train_causal_lm(model, # a causal LM (trained in place; see `llm.core.check_
     pad, mean = padding_id(tokenizer), TokenMeanLoss()
     def batches(epoch, g):
         perm = torch.randperm(len(enc), generator=g).tolist()
-        for b in range(nb): yield (*lm_batch([enc[i] for i in perm[b * batch_size:(b + 1) * batch_size]], pad), b)
+        # sized: `fit` knows the updates an epoch makes (a rehearsal's estimate of the full run needs them)
+        return sized(((*lm_batch([enc[i] for i in perm[b * batch_size:(b + 1) * batch_size]], pad), b) for b in range(nb)), nb)
     def step(fwd, batch):
         x, m, y, b = batch
         if acc is not None and b == nb - 1 and nb % grad_accum:

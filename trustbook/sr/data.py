@@ -15,8 +15,9 @@ from .images import (read_image, imresize, imresize_torch, mod_crop, make_lr, ch
 from .datasets import SR_TEST_SETS
 
 # %% auto 0
-__all__ = ['IMAGE_EXTS', 'DERIVED_SCALES', 'SKIMAGE_SPLIT', 'check_pair', 'SRPair', 'pairs_from_folder', 'load_benchmark',
-           'benchmark_available', 'skimage_images', 'skimage_pairs', 'random_patches', 'SRData', 'experiment_data']
+__all__ = ['IMAGE_EXTS', 'DERIVED_SCALES', 'SKIMAGE_SPLIT', 'REHEARSAL_TEST_IMAGES', 'check_pair', 'SRPair', 'pairs_from_folder',
+           'load_benchmark', 'benchmark_available', 'skimage_images', 'skimage_pairs', 'random_patches', 'SRData',
+           'experiment_data']
 
 # %% ../../nbs/50_sr.data.ipynb
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
@@ -183,6 +184,16 @@ def random_patches(pairs:list[SRPair], # training pairs (RGB)
     return torch.stack(lrs), torch.stack(hrs)
 
 # %% ../../nbs/50_sr.data.ipynb
+REHEARSAL_TEST_IMAGES = 2 # images per test set a rehearsal scores (all of them are read)
+
+def _rehearsal_tests(tests:dict)->dict:
+    from trustbook.train import rehearsal_steps, stand_in
+    if not rehearsal_steps() or all(len(p) <= REHEARSAL_TEST_IMAGES for p in tests.values()): return tests
+    # every student is scored on every test image: at the paper's widths those passes, not the capped training, would be
+    # most of a rehearsal's time; the loaders still read every file
+    stand_in(f"SR test sets scored on their first {REHEARSAL_TEST_IMAGES} images each (of " + ', '.join(f'{b} {len(p)}' for b, p in tests.items()) + ')')
+    return {b: p[:REHEARSAL_TEST_IMAGES] for b, p in tests.items()}
+
 @dataclass
 class SRData:
     "What an SR experiment trains, validates and tests on."
@@ -217,6 +228,7 @@ def experiment_data(train_data:str='skimage', # 'skimage' (cpu) or 'div2k' (pape
         name = 'div2k'
     else: raise TrustbookError(f"train_data must be 'skimage' or 'div2k', got {train_data!r}")
     tests = {b: load_benchmark(b, sr_scale) for b in names if benchmark_available(b, sr_scale)}
+    tests = _rehearsal_tests(tests)
     if tests:
         note = ' + '.join(f"{b} ({len(p)})" for b, p in tests.items()) + f" at x{sr_scale}"
         if 'BSD100' in tests and (sr_scale not in SR_TEST_SETS['BSD100']): note += " (BSD100 LR made from its HR files)"

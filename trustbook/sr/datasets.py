@@ -369,12 +369,14 @@ def _save_png(img, path:Path):
     path.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(img).save(path)
 
 @REHEARSAL_DATA.register('div2k', overwrite=True)  # a notebook rerun redefines it
-def write_div2k(folder:Path, rng, n_train:int=4, n_valid:int=2, side:int=240):
+def write_div2k(folder:Path, rng, n_train:int=4, n_valid:int=2, side:int=240,
+                valid_side:int=48, # every student is validated on these at the paper's depth: small keeps the rehearsal short
+               ):
     "Synthetic DIV2K: HR PNGs and bicubic LR x2/x3/x4 in the unpacked zips' layout."
     from trustbook.sr.images import make_lr
     for split, ids in (('train', range(1, n_train + 1)), ('valid', range(801, 801 + n_valid))):
         for i in ids:
-            hr = _synthetic_hr(rng, side); _save_png(hr, folder/f'DIV2K_{split}_HR'/f'{i:04d}.png')
+            hr = _synthetic_hr(rng, side if split == 'train' else valid_side); _save_png(hr, folder/f'DIV2K_{split}_HR'/f'{i:04d}.png')
             for s in (2, 3, 4): _save_png(make_lr(hr, s)[1], folder/f'DIV2K_{split}_LR_bicubic'/f'X{s}'/f'{i:04d}x{s}.png')
 
 @REHEARSAL_DATA.register('sr_benchmarks', overwrite=True)  # a notebook rerun redefines it

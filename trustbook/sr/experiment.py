@@ -19,9 +19,9 @@ from .kd import make_distiller, train_sr, PatchPool
 from .training import ValidationCurve, evaluate_sr, cached_teacher
 
 # %% auto 0
-__all__ = ['STUDY_PARAMS', 'TEACHER_CURVE', 'parse_size', 'net_config', 'Study', 'setup_study', 'student_config', 'seed_means',
-           'compare', 'spread_text', 'psnr_verdict', 'regime_facts', 'summary_table', 'curve_figure', 'regime_figure',
-           'crops_figure']
+__all__ = ['STUDY_PARAMS', 'TEACHER_CURVE', 'SR_REHEARSAL', 'parse_size', 'net_config', 'Study', 'setup_study', 'student_config',
+           'seed_means', 'compare', 'spread_text', 'psnr_verdict', 'regime_facts', 'summary_table', 'curve_figure',
+           'regime_figure', 'crops_figure']
 
 # %% ../../nbs/50_sr.experiment.ipynb
 def parse_size(spec:str)->tuple[int, int]:
@@ -126,6 +126,24 @@ STUDY_PARAMS = ('seed', 'sr_scale', 'arch', 'teacher_feats', 'teacher_blocks', '
                 'teacher_batch', 'teacher_lr', 'student_iters', 'batch', 'patch', 'lr', 'pool_size', 'every', 'patience',
                 'min_delta', 'max_decays', 'train_data', 'max_side', 'val_side', 'test_max_side', 'benchmarks', 'device')
 TEACHER_CURVE = dict(every=100, patience=3, min_delta=0.01, max_decays=2)
+SR_REHEARSAL = dict(batch=1, patch=8) # a CPU rehearsal's patches per update and LR patch side (the paper's: 16 of 48 px)
+
+def _rehearsal_batches(p:dict, dev)->tuple:
+    "(p, teacher factor, student factor): in a CPU rehearsal, `p` with batches and patches cut to `SR_REHEARSAL`, and each loop's work ratio."
+    from trustbook.train import rehearsal_steps
+    if not rehearsal_steps() or dev.type != 'cpu': return p, 1.0, 1.0
+    # an RCAN-200 update on 16 patches of 48 px takes minutes on 2 cores (about 2 TFLOP): the paper's 25 to 47 student
+    # loops a run trains would not rehearse in 30 minutes, so each update shrinks and its estimate is scaled back
+    q = dict(p, batch=min(p['batch'], SR_REHEARSAL['batch']), teacher_batch=min(p['teacher_batch'], SR_REHEARSAL['batch']),
+             patch=min(p['patch'], SR_REHEARSAL['patch']))
+    work = lambda b, s: b * s * s
+    return q, work(p['teacher_batch'], p['patch']) / work(q['teacher_batch'], q['patch']), work(p['batch'], p['patch']) / work(q['batch'], q['patch'])
+
+def _say_batches(p, q, f, who):
+    from trustbook.train import rehearsal_cost_factor
+    b = 'teacher_batch' if who == 'teacher' else 'batch'
+    rehearsal_cost_factor(f, f"SR {who} updates on {q[b]} patch(es) of {q['patch']} px LR (paper: {p[b]} of {p['patch']}): each update's "
+                             f"estimate scaled x{f:g} (linear in pixels); its peak memory is the stand-in's, not the paper's")
 
 def setup_study(params:dict, # the experiment notebook's parameters by name (its `globals()`), `STUDY_PARAMS` at least
                )->Study:
@@ -134,11 +152,14 @@ def setup_study(params:dict, # the experiment notebook's parameters by name (its
     if missing: raise TrustbookError(f"setup_study needs the parameters {missing}")
     p = {k: params[k] for k in STUDY_PARAMS}
     dev = get_device() if p['device'] == 'auto' else torch.device(p['device'])
+    paper, (p, f_teacher, f_student) = p, _rehearsal_batches(p, dev)
+    if f_teacher != 1: _say_batches(paper, p, f_teacher, 'teacher')
     data = experiment_data(p['train_data'], p['sr_scale'], p['max_side'], p['test_max_side'], p['benchmarks'], p['val_side'])
     cfg = net_config(p['arch'], p['sr_scale'], p['teacher_feats'], p['teacher_blocks'], p['n_groups'], p['upsample_skip'])
     teacher, info = cached_teacher(cfg, data.train, dict(iters=p['teacher_iters'], batch=p['teacher_batch'], patch=p['patch'],
                                                          lr=p['teacher_lr'], data=data.name),
                                    seed=p['seed'], val=data.val, curve=TEACHER_CURVE)
+    if (f_teacher, f_student) != (1, 1): _say_batches(paper, p, f_student, 'student')
     study = Study(data, teacher.to(dev), dict(batch=p['batch'], lr=p['lr'], cap=p['student_iters'], every=p['every'], patience=p['patience'],
                                               min_delta=p['min_delta'], max_decays=p['max_decays'], pool_size=p['pool_size'], patch=p['patch']), dev)
     study.teacher_config, study.teacher_info, study.params = cfg, info, p
