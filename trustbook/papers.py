@@ -100,6 +100,7 @@ class Experiment:
     source: Path|None = None # the registry file
     figures: dict = field(default_factory=dict) # figure name -> caption (what to look for), when the notebook gives none
     unavailable: dict = field(default_factory=dict) # scale -> why the experiment cannot have it (its data has no public source...)
+    rehearsal: dict = field(default_factory=dict) # paper parameters a rehearsal overrides (n_seeds: the seeds it trains; the estimate counts all)
 
 @dataclass
 class Paper:
@@ -112,7 +113,7 @@ class Paper:
 # %% ../nbs/03a_papers.ipynb
 _PAPER_KEYS = {'paper', 'title', 'summary', 'method_notebook', 'experiments'}
 _EXP_KEYS = {'name', 'description', 'scales', 'paper_data', 'gpu_memory_gb', 'claims', 'checks', 'notebook', 'data_parallel', 'params', 'figures',
-             'unavailable'}
+             'unavailable', 'rehearsal'}
 _CLAIM_KEYS = {'id', 'text', 'paper', 'kind', 'direction', 'sesoi', 'sesoi_source', 'threshold'}
 
 def _unknown(keys, allowed, where):
@@ -167,13 +168,14 @@ def parse_registry_file(path:Path)->Paper:
             raise TrustbookError(f"{where}: figures must map figure names to captions (what a reader should look for)")
         if not isinstance(params, dict): raise TrustbookError(f"{where}: params must map parameter names to their allowed values")
         gone = e.get('unavailable') or {}
+        if not isinstance(e.get('rehearsal') or {}, dict): raise TrustbookError(f"{where}: rehearsal must map paper parameters to a rehearsal's values")
         if not (isinstance(gone, dict) and all(k in SCALES and k not in scales and isinstance(v, str) and v.strip() for k, v in gone.items())):
             raise TrustbookError(f"{where}: unavailable must map a scale the experiment lacks to the reason why, got {gone!r}")
         p.experiments.append(Experiment(str(e['name']), p.name, nb, e.get('description', ''),
                                         {k: dict(v or {}) for k, v in scales.items()}, list(e.get('paper_data') or []),
                                         e.get('gpu_memory_gb'), claims, bool(e.get('data_parallel', False)), checks,
                                         {k: parse_param_spec(k, v, where) for k, v in params.items()}, path, dict(figs),
-                                        {k: ' '.join(v.split()) for k, v in gone.items()}))
+                                        {k: ' '.join(v.split()) for k, v in gone.items()}, dict(e.get('rehearsal') or {})))
     return p
 
 # %% ../nbs/03a_papers.ipynb

@@ -58,7 +58,7 @@ def rehearsal_env(steps:int=REHEARSAL_STEPS, # updates per training loop
     if int(steps) < 1: raise TrustbookError(f"--rehearse-steps must be at least 1, got {steps}")
     root = Path(root or rehearsal_root()); (root/'data').mkdir(parents=True, exist_ok=True)
     new = dict(TRUSTBOOK_REHEARSE_STEPS=str(int(steps)), TRUSTBOOK_DATA=str((root/'data').resolve()), TRUSTBOOK_RUNS=str(root.resolve()),
-               HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', TRUSTBOOK_DOWNLOAD='0')
+               HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', TRUSTBOOK_DOWNLOAD='0', TRUSTBOOK_REHEARSE_SEED_WEIGHT='1')
     old = {k: os.environ.get(k) for k in new}
     os.environ.update(new)
     try: yield root
@@ -83,7 +83,7 @@ def rehearsal_record(paper:str, experiment:str, root:str|Path|None=None)->dict|N
     mem = [l['peak_memory_mb'] for l in loops if l.get('peak_memory_mb') is not None] + [r.get('peak_memory_mb') or 0]
     return dict(experiment=experiment, paper=paper, loops=len(loops), updates=sum(l.get('updates') or 0 for l in loops),
                 seconds_per_update=(sum(l['seconds_per_update'] for l in loops if l.get('seconds_per_update') == l.get('seconds_per_update')) / len(loops)) if loops else None,
-                planned_updates=sum(l.get('planned_updates') or 0 for l in loops) or None,
+                planned_updates=round(sum((l.get('planned_updates') or 0) * l.get('weight', 1) for l in loops)) or None,
                 estimated_s=sum(e for e in est if e) if loops and all(e is not None for e in est) else (sum(e for e in est if e) or None),
                 estimate_partial=any(e is None for e in est), peak_memory_mb=max(mem), memory=(loops[0].get('memory') if loops else 'cpu rss'),
                 scaled=sorted({l['cost_factor'] for l in loops if l.get('cost_factor', 1) != 1}),
@@ -153,7 +153,14 @@ def rehearse(names:list[str]|None=None, # papers or experiments; None = every ex
         mon = Monitor(len(exps), 'paper', mode=progress)
         try:
             for e in exps:
-                ov = dict(overrides or {})
+                ov, weight = dict(overrides or {}), 1.0
+                cut = getattr(e, 'rehearsal', {}).get('n_seeds')
+                if cut and 'n_seeds' not in ov:  # the registry cuts the seeds; the estimate counts every seed's loops
+                    full = resolve_params(e, 'paper', seed, overrides)['n_seeds']
+                    ov['n_seeds'] = min(int(cut), full); weight = full / ov['n_seeds']
+                    echo(f"{e.name}: {ov['n_seeds']} of the paper's {full} seeds rehearsed (nbs/experiments/{e.paper}.yml, rehearsal); "
+                         f"the estimate counts each per-seed loop x{weight:g}")
+                os.environ['TRUSTBOOK_REHEARSE_SEED_WEIGHT'] = str(weight)
                 if not torch.cuda.is_available() and resolve_params(e, 'paper', seed, overrides).get('device') == 'cuda': ov['device'] = 'cpu'
                 o = run_experiment(e, 'paper', seed, ov, force=True, on_start=mon.started)
                 mon.finished(o); outs.append(o)

@@ -12,8 +12,9 @@ from .checkpoint import loop_checkpointer, _global_rng, _set_global_rng
 from .parallel import autocast, shard, loop_accelerator, release, is_main_process, launch_rank
 
 # %% auto 0
-__all__ = ['FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_cost_factor', 'rehearsal_loops', 'sized', 'stand_in',
-           'stand_ins', 'fit', 'EarlyStopping', 'file_lock', 'cache_key', 'cached_model']
+__all__ = ['FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_seed_weight', 'once_per_run', 'rehearsal_cost_factor',
+           'rehearsal_loops', 'sized', 'stand_in', 'stand_ins', 'fit', 'EarlyStopping', 'file_lock', 'cache_key',
+           'cached_model']
 
 # %% ../nbs/09_train.ipynb
 @dataclasses.dataclass
@@ -112,10 +113,27 @@ def _record_rehearsal(name, desc, ticks, planned, dev):
     per = float(np.median(gaps[1:])) if len(gaps) > 1 else float(gaps[0]) if len(gaps) else float('nan')
     if dev.type == 'cuda': mem, where = torch.cuda.max_memory_allocated(dev) / 2**20, 'gpu'
     else: mem, where = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 2**20), 'cpu rss'
-    f = _REHEARSAL['cost_factor']
+    f, w = _REHEARSAL['cost_factor'], 1 if _REHEARSAL.get('once') else rehearsal_seed_weight()
     _REHEARSAL['loops'].append(dict(loop=name, desc=desc, updates=len(gaps), seconds_per_update=per, planned_updates=planned,
-                                    estimated_s=per * planned * f if planned else None, cost_factor=f, peak_memory_mb=round(mem, 1),
-                                    memory=where, device=str(dev)))
+                                    estimated_s=per * planned * f * w if planned else None, cost_factor=f, weight=w,
+                                    peak_memory_mb=round(mem, 1), memory=where, device=str(dev)))
+
+def rehearsal_seed_weight()->float:
+    "How many of the full run's loops each rehearsed per-seed loop stands for: the paper's seeds / the rehearsed ones (`TRUSTBOOK_REHEARSE_SEED_WEIGHT`, set by the rehearsal when the registry cuts `n_seeds`), else 1."
+    import os
+    v = os.environ.get('TRUSTBOOK_REHEARSE_SEED_WEIGHT')
+    try: w = float(v) if v else 1.0
+    except ValueError: w = float('nan')
+    if not w >= 1: raise TrustbookError(f"TRUSTBOOK_REHEARSE_SEED_WEIGHT must be a number >= 1, got {v!r}")
+    if w != 1: stand_in(f"fewer seeds than the paper's run: each per-seed training loop counts x{w:g} in the estimate (a loop trained once per run, a teacher, counts once)")
+    return w
+
+@contextlib.contextmanager
+def once_per_run():
+    "Loops trained inside are trained once per run whatever its seeds (a teacher): a rehearsal that cut the seeds counts them once."
+    old = _REHEARSAL.get('once'); _REHEARSAL['once'] = True
+    try: yield
+    finally: _REHEARSAL['once'] = old
 
 def rehearsal_cost_factor(factor:float, # the paper's work per update / the stand-in's (e.g. 16 for a batch of 1 instead of 16)
                           why:str, # the stand-in, said in the run's output and stored with it (`stand_in`)

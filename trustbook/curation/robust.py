@@ -203,11 +203,15 @@ def train_coteaching(m1:nn.Module, m2:nn.Module, # the two networks (differently
                      epochs:int=30, batch_size:int=128, lr:float=1e-3,
                      t_k:int=10, # epochs over which the forget rate ramps up
                      seed:int=0, # seeds the batch order
-                     checkpoint=None)->nn.Module:
+                     checkpoint=None,
+                     device=None, # where both networks and the data go (default: `core.get_device()`, as `train_classifier`)
+                    )->nn.Module:
     "Train two networks by Co-teaching (in place); returns the first."
+    from trustbook.core import get_device
     check_rate(forget_rate, 'forget rate')
-    X, y = check_xy(X, y, n_classes); y = torch.as_tensor(y)
-    pair = nn.ModuleList([m1, m2]).cpu(); n = len(y)
+    X, y = check_xy(X, y, n_classes); dev = get_device(None if device is None else str(device))
+    X, y = torch.as_tensor(X).to(dev), torch.as_tensor(y).to(dev)  # the steps index X by batch: it lives where the networks do
+    pair = nn.ModuleList([m1, m2]).to(dev); n = len(y)
     fit(pair, CoTeachingStep(X, y, forget_rate, t_k), lambda epoch, g: torch.randperm(n, generator=g).split(batch_size), epochs=epochs,
         opt=lambda p: torch.optim.Adam(p, lr=lr), seed=seed, accelerator=None, checkpoint=checkpoint, name='coteaching',
         key=dict(forget_rate=forget_rate, batch_size=batch_size, lr=lr, t_k=t_k), data=(X, y), desc='co-teaching')
@@ -277,7 +281,7 @@ class CoTeaching(RobustMethod):
     name, setting, needs = 'coteaching', 'noise', ('noise_rate',)
     def train(self, model, X, y, make_model, epochs=30, batch_size=128, lr=1e-3, seed=0, checkpoint=None, **kw):
         return train_coteaching(model, make_model(seed + 10_000), X, y, self.n_classes, self.noise_rate, epochs, batch_size, lr,
-                                seed=seed, checkpoint=checkpoint)
+                                seed=seed, checkpoint=checkpoint, device=kw.get('device'))
 
 @ROBUST_METHODS.register('reweight')
 class Reweight(RobustMethod):

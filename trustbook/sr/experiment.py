@@ -17,6 +17,7 @@ from .data import experiment_data
 from .models import edsr, rcan, build_sr, n_params, super_resolve, Bicubic
 from .kd import make_distiller, train_sr, PatchPool
 from .training import ValidationCurve, evaluate_sr, cached_teacher
+from ..train import once_per_run
 
 # %% auto 0
 __all__ = ['STUDY_PARAMS', 'TEACHER_CURVE', 'SR_REHEARSAL', 'parse_size', 'net_config', 'Study', 'setup_study', 'student_config',
@@ -156,9 +157,10 @@ def setup_study(params:dict, # the experiment notebook's parameters by name (its
     if f_teacher != 1: _say_batches(paper, p, f_teacher, 'teacher')
     data = experiment_data(p['train_data'], p['sr_scale'], p['max_side'], p['test_max_side'], p['benchmarks'], p['val_side'])
     cfg = net_config(p['arch'], p['sr_scale'], p['teacher_feats'], p['teacher_blocks'], p['n_groups'], p['upsample_skip'])
-    teacher, info = cached_teacher(cfg, data.train, dict(iters=p['teacher_iters'], batch=p['teacher_batch'], patch=p['patch'],
-                                                         lr=p['teacher_lr'], data=data.name),
-                                   seed=p['seed'], val=data.val, curve=TEACHER_CURVE)
+    with once_per_run():  # one teacher whatever the students' seeds: a rehearsal of fewer seeds counts it once
+        teacher, info = cached_teacher(cfg, data.train, dict(iters=p['teacher_iters'], batch=p['teacher_batch'], patch=p['patch'],
+                                                             lr=p['teacher_lr'], data=data.name),
+                                       seed=p['seed'], val=data.val, curve=TEACHER_CURVE)
     if (f_teacher, f_student) != (1, 1): _say_batches(paper, p, f_student, 'student')
     study = Study(data, teacher.to(dev), dict(batch=p['batch'], lr=p['lr'], cap=p['student_iters'], every=p['every'], patience=p['patience'],
                                               min_delta=p['min_delta'], max_decays=p['max_decays'], pool_size=p['pool_size'], patch=p['patch']), dev)
