@@ -14,7 +14,7 @@ from .registry import Registry
 from .train import fit, Callback, EarlyStopping
 
 # %% auto 0
-__all__ = ['ARCHITECTURES', 'check_xy', 'check_classifier', 'ToImage', 'Classifier', 'MLP', 'DenseCNN', 'SmallCNN',
+__all__ = ['ARCHITECTURES', 'check_xy', 'check_classifier', 'ToImage', 'Normalize', 'Classifier', 'MLP', 'DenseCNN', 'SmallCNN',
            'make_classifier', 'RelaxLoss', 'ClassifierStep', 'train_classifier', 'predict_logits', 'predict_proba',
            'predict_labels', 'extract_features', 'finetune']
 
@@ -56,6 +56,19 @@ class ToImage(nn.Module):
     "Reshape any (n, ...) input with c*h*w features per sample to (n, c, h, w)."
     def __init__(self, shape): super().__init__(); self.shape = tuple(shape)
     def forward(self, x): return x.reshape(x.shape[0], *self.shape)
+
+class Normalize(nn.Module):
+    "Per-channel `(x - mean) / std` of (n, C, H, W) images; non-persistent buffers: they follow the model's device, not its state_dict."
+    def __init__(self, mean, # C per-channel means, e.g. ImageNet's (0.485, 0.456, 0.406)
+                 std, # C per-channel standard deviations, all > 0
+                ):
+        super().__init__()
+        mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+        if mean.ndim != 1 or mean.shape != std.shape or not (std > 0).all():
+            raise TrustbookError(f"Normalize needs one mean and one std > 0 per channel, got mean={mean.tolist()}, std={std.tolist()}")
+        self.register_buffer('mean', mean.view(1, -1, 1, 1), persistent=False)
+        self.register_buffer('std', std.view(1, -1, 1, 1), persistent=False)
+    def forward(self, x): return (x - self.mean) / self.std
 
 class Classifier(nn.Module):
     "`body` -> features, `head` -> logits."

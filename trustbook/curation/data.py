@@ -418,6 +418,7 @@ def load_fgvc_aircraft(split:str='trainval', # 'train', 'val', 'trainval' or 'te
 # %% ../../nbs/30_curation.data.ipynb
 import math, os
 from torch import nn
+from ..classify import Normalize
 
 # the published configurations (config.json on the hub) of the ImageNet ResNets the LC paper fine-tunes
 PAPER_BACKBONES = {
@@ -464,11 +465,10 @@ class PretrainedResNet(nn.Module):
                 ):
         super().__init__()
         self.body, self.head, self.size, self.resize, self.chunk = body, head, size, resize, chunk
-        self.register_buffer('mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.norm = Normalize(IMAGENET_MEAN, IMAGENET_STD)
     def _one(self, x):
         x = random_resized_crop(x, self.size) if self.training else center_crop(x, self.size, self.resize)
-        return self.body((x - self.mean) / self.std).pooler_output.flatten(1)
+        return self.body(self.norm(x)).pooler_output.flatten(1)
     def features(self, x):
         # the shared scoring loops pass up to 4,096 samples at once (sized for 8x8 digits); at 224 pixels a ResNet's
         # activations for that many images do not fit, so they go through in chunks (training batches are one chunk)
@@ -551,14 +551,12 @@ def random_crop_flip(x:torch.Tensor, # (n, C, H, W) images
     return out
 
 class CifarInput(nn.Module):
-    "The input stage of the ADC paper-scale network: `random_crop_flip` in training mode, then CIFAR-10 mean/std normalisation."
+    "The input stage of the ADC paper-scale network: `random_crop_flip` in training mode, then CIFAR-10 mean/std normalisation (`classify.Normalize`)."
     def __init__(self, pad:int=4):
-        super().__init__(); self.pad = pad
-        self.register_buffer('mean', torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(CIFAR10_STD).view(1, 3, 1, 1), persistent=False)
+        super().__init__(); self.pad, self.norm = pad, Normalize(CIFAR10_MEAN, CIFAR10_STD)
     def forward(self, x):
         if self.training and self.pad: x = random_crop_flip(x, self.pad)
-        return (x - self.mean) / self.std
+        return self.norm(x)
 
 def cifar_resnet18(seed:int=0, # initialisation seed
                    n_classes:int=10)->nn.Module:
