@@ -418,7 +418,7 @@ def load_fgvc_aircraft(split:str='trainval', # 'train', 'val', 'trainval' or 'te
 # %% ../../nbs/30_curation.data.ipynb
 import math, os
 from torch import nn
-from ..classify import Normalize
+from ..classify import Normalize, make_classifier
 
 # the published configurations (config.json on the hub) of the ImageNet ResNets the LC paper fine-tunes
 PAPER_BACKBONES = {
@@ -560,9 +560,7 @@ class CifarInput(nn.Module):
 
 def cifar_resnet18(seed:int=0, # initialisation seed
                    n_classes:int=10)->nn.Module:
-    "The CIFAR ResNet-18 of `classify.ARCHITECTURES` (registered by the privacy area) with `CifarInput` in front of its body."
-    import trustbook.privacy.data  # registers 'resnet18'; imported here, so the cpu scale never loads the privacy area
-    from trustbook.classify import make_classifier
+    "`classify.ARCHITECTURES['resnet18']` (the CIFAR ResNet-18 PAST also trains) with `CifarInput` in front of its body."
     m = make_classifier('resnet18', (3, 32, 32), n_classes, seed=seed)
     m.body = nn.Sequential(CifarInput(4), *m.body)
     return m
