@@ -126,8 +126,10 @@ def test_design_needs_taxonomy_or_llm():
 def test_registries_resolve_in_a_fresh_interpreter():
     code = ("from trustbook.curation.robust import ROBUST_METHODS\nfrom trustbook.curation.detect import DETECTORS\n"
             "from trustbook.curation.noise import LABEL_NOISE\n"
-            "print(ROBUST_METHODS['coteaching'].setting, DETECTORS['simifeat_rank'].needs, LABEL_NOISE['lookalike'].__module__)\n")
-    assert fresh_python(code).strip() == 'noise features trustbook.curation.noise'
+            "import sys\nfrom trustbook.curation.data import cifar_resnet18\ncifar_resnet18(0)\n"  # classify registers it: no privacy area
+            "print(ROBUST_METHODS['coteaching'].setting, DETECTORS['simifeat_rank'].needs, LABEL_NOISE['lookalike'].__module__,\n"
+            "      any(m.startswith('trustbook.privacy') for m in sys.modules))\n")
+    assert fresh_python(code).strip() == 'noise features trustbook.curation.noise False'
 
 def test_your_own_model_and_data():
     "The snippet of the ADC page's 'Your own model and data' section."

@@ -14,9 +14,9 @@ from .registry import Registry
 from .train import fit, Callback, EarlyStopping
 
 # %% auto 0
-__all__ = ['ARCHITECTURES', 'check_xy', 'check_classifier', 'ToImage', 'Classifier', 'MLP', 'DenseCNN', 'SmallCNN',
-           'make_classifier', 'RelaxLoss', 'ClassifierStep', 'train_classifier', 'predict_logits', 'predict_proba',
-           'predict_labels', 'extract_features', 'finetune']
+__all__ = ['ARCHITECTURES', 'check_xy', 'check_classifier', 'ToImage', 'Normalize', 'Classifier', 'MLP', 'DenseCNN', 'SmallCNN',
+           'ResNet18', 'make_classifier', 'RelaxLoss', 'ClassifierStep', 'train_classifier', 'predict_logits',
+           'predict_proba', 'predict_labels', 'extract_features', 'finetune']
 
 # %% ../nbs/09_classify.ipynb
 def check_xy(X, # samples, first axis = sample
@@ -56,6 +56,19 @@ class ToImage(nn.Module):
     "Reshape any (n, ...) input with c*h*w features per sample to (n, c, h, w)."
     def __init__(self, shape): super().__init__(); self.shape = tuple(shape)
     def forward(self, x): return x.reshape(x.shape[0], *self.shape)
+
+class Normalize(nn.Module):
+    "Per-channel `(x - mean) / std` of (n, C, H, W) images; non-persistent buffers: they follow the model's device, not its state_dict."
+    def __init__(self, mean, # C per-channel means, e.g. ImageNet's (0.485, 0.456, 0.406)
+                 std, # C per-channel standard deviations, all > 0
+                ):
+        super().__init__()
+        mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+        if mean.ndim != 1 or mean.shape != std.shape or not (std > 0).all():
+            raise TrustbookError(f"Normalize needs one mean and one std > 0 per channel, got mean={mean.tolist()}, std={std.tolist()}")
+        self.register_buffer('mean', mean.view(1, -1, 1, 1), persistent=False)
+        self.register_buffer('std', std.view(1, -1, 1, 1), persistent=False)
+    def forward(self, x): return (x - self.mean) / self.std
 
 class Classifier(nn.Module):
     "`body` -> features, `head` -> logits."
@@ -111,6 +124,28 @@ class SmallCNN(Classifier):
             nn.Conv2d(w2, w3, 3, padding=1, bias=False), nn.BatchNorm2d(w3), nn.ReLU(),
             nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head, self.feature_dim = nn.Linear(w3, n_classes), w3
+
+class _Block(nn.Module):
+    "A basic residual block: two 3x3 conv-BN layers, a 1x1 conv-BN shortcut where the shape changes."
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
+        self.c2, self.b2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+        self.sc = nn.Sequential() if stride == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+    def forward(self, x): return F.relu(self.b2(self.c2(F.relu(self.b1(self.c1(x))))) + self.sc(x))
+
+@ARCHITECTURES.register('resnet18')
+class ResNet18(Classifier):
+    "ResNet-18 for 32x32 inputs (CIFAR variant)."
+    def __init__(self, input_shape:tuple=(3, 32, 32), n_classes:int=10,
+                 dropout:float=0.0, # dropout before the head (a defence)
+                ):
+        super().__init__()
+        if len(input_shape) != 3: raise TrustbookError(f"resnet18 needs (channels, h, w) inputs, got {tuple(input_shape)}")
+        layers, c = [nn.Conv2d(input_shape[0], 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()], 64
+        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)): layers += [_Block(c, cout, stride), _Block(cout, cout, 1)]; c = cout
+        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), *([nn.Dropout(dropout)] if dropout else []))
+        self.head, self.feature_dim = nn.Linear(512, n_classes), 512
 
 def make_classifier(arch:str, # a name in `ARCHITECTURES`
                     input_shape:tuple, # shape of one sample, e.g. (64,), (8, 8) or (1, 28, 28)

@@ -17,11 +17,12 @@ from .core import (stratified_subset, stratified_split, pretrained_classifier, F
 __all__ = ['BENCHMARKS', 'PAPER_DATASETS', 'CLOTHING_ADC_MISSING', 'CIFAR10N_LABELS', 'DTD_CLASSES', 'PAPER_BACKBONES',
            'LC_PAPER_DATASETS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'REHEARSAL_IMAGE', 'CIFAR10_MEAN', 'CIFAR10_STD',
            'ADC_REHEARSAL_SAMPLES', 'ADC_ARCHS', 'mnist_to_8x8', 'transfer_task', 'LCTestbed', 'lc_testbed',
-           'benchmark_data', 'NoisyBenchmark', 'noisy_benchmark', 'write_collection', 'read_cifar10_batches',
-           'read_cifar10n_labels', 'load_cifar10n', 'load_cifar10_lt', 'write_cifar10n', 'write_cifar10_lt',
-           'write_dtd', 'write_fgvc_aircraft', 'ImageList', 'load_dtd', 'load_fgvc_aircraft', 'random_resized_crop',
-           'center_crop', 'PretrainedResNet', 'paper_image_size', 'imagenet_resnet', 'paper_testbed',
-           'random_crop_flip', 'CifarInput', 'cifar_resnet18', 'adc_network', 'cifar10_images', 'cifar10n_benchmark']
+           'count_subset', 'benchmark_data', 'NoisyBenchmark', 'noisy_benchmark', 'write_collection',
+           'read_cifar10_batches', 'read_cifar10n_labels', 'load_cifar10n', 'load_cifar10_lt', 'write_cifar10n',
+           'write_cifar10_lt', 'write_dtd', 'write_fgvc_aircraft', 'ImageList', 'load_dtd', 'load_fgvc_aircraft',
+           'random_resized_crop', 'center_crop', 'PretrainedResNet', 'paper_image_size', 'imagenet_resnet',
+           'paper_testbed', 'random_crop_flip', 'CifarInput', 'cifar_resnet18', 'adc_network', 'cifar10_images',
+           'cifar10n_benchmark']
 
 # %% ../../nbs/30_curation.data.ipynb
 def mnist_to_8x8(X)->np.ndarray:
@@ -125,6 +126,18 @@ CLOTHING_ADC_MISSING = ("Clothing-ADC, the ADC paper's own dataset, has no publi
                         "paper scale. Run it at the cpu scale (`trustbook reproduce {what} --scale cpu`: the same pipeline on "
                         "digits with synthetic noise); adc_noisy and adc_imbalance run at paper scale on CIFAR-10N / CIFAR-10-LT")
 
+def count_subset(y, # labels
+                 n_samples:int|None, # samples to keep (None or 0: all)
+                 seed:int=0, # draws the subsample
+                 name:str='the dataset', # named in the error when `n_samples` exceeds `len(y)`
+                )->np.ndarray:
+    "Sorted indices of a seeded class-stratified subsample of about `n_samples` of `y` (rounded per class); all of them for None, 0 or `len(y)`."
+    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0):
+        raise TrustbookError(f"n_samples must be a count (0 or None: all), got {n_samples!r}")
+    if n_samples and n_samples > len(y): raise TrustbookError(f"n_samples={n_samples} exceeds the {len(y)} samples of {name}")
+    if not n_samples or n_samples == len(y): return np.arange(len(y))
+    return stratified_subset(y, n_samples / len(y), seed)
+
 def benchmark_data(name:str='digits', # 'digits' (1,797 8x8), 'mnist5k' (5,000 28x28); paper scale: 'cifar10_lt' (see `cifar10_images`)
                    seed:int=0,
                    n_samples:int|None=None, # stratified subsample before splitting (None: all)
@@ -141,11 +154,7 @@ def benchmark_data(name:str='digits', # 'digits' (1,797 8x8), 'mnist5k' (5,000 2
     if name not in BENCHMARKS: raise TrustbookError(f"unknown benchmark dataset {name!r}; choose 'digits' or 'mnist5k' (paper scale: 'cifar10_lt')")
     X, y = load_digits() if name == 'digits' else load_mnist5k()
     X = X.reshape(len(X), -1)
-    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0):
-        raise TrustbookError(f"n_samples must be a count (0 or None: all), got {n_samples!r}")
-    if n_samples:
-        if n_samples > len(y): raise TrustbookError(f"n_samples={n_samples} exceeds the {len(y)} samples of {name}")
-        idx = stratified_subset(y, n_samples / len(y), seed); X, y = X[idx], y[idx]
+    i = count_subset(y, n_samples, seed, name); X, y = X[i], y[i]
     tr, te = stratified_split(y, test_frac, seed)
     return X[tr], y[tr], X[te], y[te]
 
@@ -409,6 +418,7 @@ def load_fgvc_aircraft(split:str='trainval', # 'train', 'val', 'trainval' or 'te
 # %% ../../nbs/30_curation.data.ipynb
 import math, os
 from torch import nn
+from ..classify import Normalize, make_classifier
 
 # the published configurations (config.json on the hub) of the ImageNet ResNets the LC paper fine-tunes
 PAPER_BACKBONES = {
@@ -455,11 +465,10 @@ class PretrainedResNet(nn.Module):
                 ):
         super().__init__()
         self.body, self.head, self.size, self.resize, self.chunk = body, head, size, resize, chunk
-        self.register_buffer('mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.norm = Normalize(IMAGENET_MEAN, IMAGENET_STD)
     def _one(self, x):
         x = random_resized_crop(x, self.size) if self.training else center_crop(x, self.size, self.resize)
-        return self.body((x - self.mean) / self.std).pooler_output.flatten(1)
+        return self.body(self.norm(x)).pooler_output.flatten(1)
     def features(self, x):
         # the shared scoring loops pass up to 4,096 samples at once (sized for 8x8 digits); at 224 pixels a ResNet's
         # activations for that many images do not fit, so they go through in chunks (training batches are one chunk)
@@ -542,20 +551,16 @@ def random_crop_flip(x:torch.Tensor, # (n, C, H, W) images
     return out
 
 class CifarInput(nn.Module):
-    "The input stage of the ADC paper-scale network: `random_crop_flip` in training mode, then CIFAR-10 mean/std normalisation."
+    "The input stage of the ADC paper-scale network: `random_crop_flip` in training mode, then CIFAR-10 mean/std normalisation (`classify.Normalize`)."
     def __init__(self, pad:int=4):
-        super().__init__(); self.pad = pad
-        self.register_buffer('mean', torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(CIFAR10_STD).view(1, 3, 1, 1), persistent=False)
+        super().__init__(); self.pad, self.norm = pad, Normalize(CIFAR10_MEAN, CIFAR10_STD)
     def forward(self, x):
         if self.training and self.pad: x = random_crop_flip(x, self.pad)
-        return (x - self.mean) / self.std
+        return self.norm(x)
 
 def cifar_resnet18(seed:int=0, # initialisation seed
                    n_classes:int=10)->nn.Module:
-    "The CIFAR ResNet-18 of `classify.ARCHITECTURES` (registered by the privacy area) with `CifarInput` in front of its body."
-    import trustbook.privacy.data  # registers 'resnet18'; imported here, so the cpu scale never loads the privacy area
-    from trustbook.classify import make_classifier
+    "`classify.ARCHITECTURES['resnet18']` (the CIFAR ResNet-18 PAST also trains) with `CifarInput` in front of its body."
     m = make_classifier('resnet18', (3, 32, 32), n_classes, seed=seed)
     m.body = nn.Sequential(CifarInput(4), *m.body)
     return m
@@ -568,19 +573,13 @@ def adc_network(arch:str='mlp', # 'mlp' (cpu scale: `robust.fit_method`'s MLP) o
     if arch == 'mlp': return dict(kw)
     return dict({k: v for k, v in kw.items() if k != 'hidden'}, model=cifar_resnet18, device=None)
 
-def _count_subset(y, n_samples, seed):
-    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0):
-        raise TrustbookError(f"n_samples must be a count (0 or None: all), got {n_samples!r}")
-    if not n_samples or n_samples >= len(y): return np.arange(len(y))
-    return stratified_subset(y, n_samples / len(y), seed)
-
 def cifar10_images(dataset:str='cifar10_lt', # the registry entry whose folder holds `cifar-10-batches-py` ('cifar10_lt', 'cifar10n')
                    seed:int=0, # draws the subsample
                    n_samples:int|None=None, # class-stratified subsample of the training images (None or 0: all 50,000)
                    download:bool=False)->tuple:
     "(X_train, y_train, X_test, y_test): CIFAR-10's images (n, 3, 32, 32) in [0, 1] with its published train / test split."
     X, y, Xt, yt = read_cifar10_batches(dataset_dir(dataset, download=download)/'cifar-10-batches-py')
-    i = _count_subset(y, n_samples, seed)
+    i = count_subset(y, n_samples, seed, dataset)
     return X[i], y[i], Xt, yt
 
 def cifar10n_benchmark(label:str='worse_label', # the human label set used as noisy labels (`CIFAR10N_LABELS`, not clean_label)
@@ -590,7 +589,7 @@ def cifar10n_benchmark(label:str='worse_label', # the human label set used as no
     "CIFAR-10N as a `NoisyBenchmark` (kind 'human'); in a rehearsal cut to `ADC_REHEARSAL_SAMPLES`, recorded as a stand-in."
     from trustbook.train import rehearsal_steps, stand_in
     b = load_cifar10n(label, download)
-    i = _count_subset(b.y_clean, n_samples, seed)
+    i = count_subset(b.y_clean, n_samples, seed, 'cifar10n')
     X, yc, yn, Xt, yt = b.X[i], b.y_clean[i], b.y_noisy[i], b.X_test, b.y_test
     if rehearsal_steps():
         n, m = ADC_REHEARSAL_SAMPLES

@@ -261,9 +261,7 @@ def generate_answers(model, # any Hugging Face causal LM
             prompts = [_as_model_input(tokenizer, build_prompt(t, template), chat) for t in b]
             if rehearsal_steps():  # a rehearsal: prompts cut to their last tokens, padded on the left
                 ids = [_rehearsal_cut(list(tokenizer(q, add_special_tokens=not chat)['input_ids'])) for q in prompts]
-                L = max(map(len, ids)); x = torch.full((len(ids), L), pad, dtype=torch.long); m = torch.zeros_like(x)
-                for j, s in enumerate(ids): x[j, L - len(s):] = torch.tensor(s); m[j, L - len(s):] = 1
-                enc = dict(input_ids=x, attention_mask=m)
+                x, m = pad_batch(ids, pad, side='left'); enc = dict(input_ids=x, attention_mask=m)
             else: enc = tokenizer(prompts, return_tensors='pt', padding=True, add_special_tokens=not chat)
             enc = {k: v.to(dev) for k, v in enc.items() if k in ('input_ids', 'attention_mask')}
             with torch.no_grad():

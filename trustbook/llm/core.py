@@ -195,12 +195,16 @@ def encode_texts(tokenizer, # a transformers tokenizer
 # %% ../../nbs/10_llm.core.ipynb
 def pad_batch(seqs, # token-id lists of any lengths
               pad:int, # the id to pad with (`padding_id`)
+              side:str='right', # 'right' (scoring) or 'left' (generation: every prompt ends in the last column)
              ):
-    "Right-padded `(input_ids, attention_mask)` LongTensors for a batch of token-id lists."
+    "`(input_ids, attention_mask)` LongTensors for a batch of token-id lists, padded on `side` (the mask is 0 there)."
     import torch
+    if side not in ('right', 'left'): raise TrustbookError(f"pad_batch pads on side 'right' or 'left', got side={side!r}")
     L = max(len(s) for s in seqs)
     x = torch.full((len(seqs), L), pad, dtype=torch.long); m = torch.zeros_like(x)
-    for j, s in enumerate(seqs): x[j, :len(s)] = torch.tensor(s); m[j, :len(s)] = 1
+    for j, s in enumerate(seqs):
+        at = slice(0, len(s)) if side == 'right' else slice(L - len(s), L)
+        x[j, at] = torch.tensor(s); m[j, at] = 1
     return x, m
 
 def _batch_stats(model, seqs, pad_id, with_dist=True):

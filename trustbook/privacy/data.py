@@ -8,20 +8,19 @@ import io, inspect, pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-import torch, torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn
 from ..core import TrustbookError, seed_everything
 from ..data import DatasetSpec, RemoteFile, register_dataset, dataset_dir, DataFormatError
 from ..datasets import load_digits, load_mnist5k
 from ..train import cached_model
 from ..checkpoint import fingerprint
-from ..classify import ARCHITECTURES, Classifier, make_classifier, train_classifier
+from ..classify import ARCHITECTURES, make_classifier, train_classifier
 from .core import SPLITS, PrivacySplit, six_way_split
 from .shadow import ReferenceModels, reference_models, balanced_masks
 
 # %% auto 0
 __all__ = ['PRIVACY_DATASETS', 'REHEARSAL_SPLIT', 'read_purchase', 'read_texas', 'load_privacy_dataset', 'write_cifar10',
-           'write_cifar100', 'write_purchase100', 'write_texas100', 'ResNet18', 'model_factory', 'Testbed',
-           'privacy_testbed']
+           'write_cifar100', 'write_purchase100', 'write_texas100', 'model_factory', 'Testbed', 'privacy_testbed']
 
 # %% ../../nbs/22_privacy.data.ipynb
 register_dataset(DatasetSpec(
@@ -168,25 +167,6 @@ def write_texas100(folder:Path, rng, n:int=400):
     (d/'feats').write_text(''.join(','.join(map(str, x)) + '\n' for x in X)); (d/'labels').write_text(''.join(f'{l}\n' for l in y))
 
 # %% ../../nbs/22_privacy.data.ipynb
-class _Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.c1, self.b1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
-        self.c2, self.b2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
-        self.sc = nn.Sequential() if stride == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-    def forward(self, x): return F.relu(self.b2(self.c2(F.relu(self.b1(self.c1(x))))) + self.sc(x))
-
-@ARCHITECTURES.register('resnet18')
-class ResNet18(Classifier):
-    "ResNet-18 for 32x32 inputs (CIFAR variant)."
-    def __init__(self, input_shape:tuple=(3, 32, 32), n_classes:int=10, dropout:float=0.0):
-        super().__init__()
-        if len(input_shape) != 3: raise TrustbookError(f"resnet18 needs (channels, h, w) inputs, got {tuple(input_shape)}")
-        layers, c = [nn.Conv2d(input_shape[0], 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()], 64
-        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)): layers += [_Block(c, cout, stride), _Block(cout, cout, 1)]; c = cout
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), *([nn.Dropout(dropout)] if dropout else []))
-        self.head, self.feature_dim = nn.Linear(512, n_classes), 512
-
 def model_factory(arch:str, # a name in `classify.ARCHITECTURES` ('mlp', 'dense_cnn', 'resnet18', ...)
                   input_shape:tuple, # shape of one sample
                   n_classes:int, # number of classes
