@@ -71,6 +71,9 @@ def rehearsal_env(steps:int=REHEARSAL_STEPS, # updates per training loop
 def _clock(s):
     if s is None or (isinstance(s, float) and math.isnan(s)): return '?'
     s = float(s)
+    # a paper-scale run estimated on a CPU can take centuries: past two days, days and years read better than hours
+    if s >= 2 * 365 * 86400: return f"{s / (365.25 * 86400):,.0f} years"
+    if s >= 2 * 86400: return f"{s / 86400:,.0f} days"
     return f"{s/3600:.1f} h" if s >= 3600 else f"{s/60:.1f} min" if s >= 60 else f"{s:.2f} s"
 
 def rehearsal_record(paper:str, experiment:str, root:str|Path|None=None)->dict|None:
@@ -111,8 +114,9 @@ def format_cost_table(rows:list[dict])->str:
         if r.get('scaled'): mem += ' (stand-in size)'  # smaller updates than the paper's: not the paper's memory
         est = _clock(r.get('estimated_s')) + (' (some loops unplanned)' if r.get('estimate_partial') and r.get('estimated_s') else '')
         if r.get('scaled') and r.get('estimated_s'): est += ' (scaled ' + ', '.join(f'x{f:g}' for f in r['scaled']) + ')'
+        planned = f"{r['planned_updates']:,}" if r.get('planned_updates') else '?'
         out.append(f"| {r['paper']}/{r['experiment']} | {r['status']} | {r.get('loops', '-')} | {r.get('updates', '-')} | "
-                   f"{'?' if spu is None else f'{spu:.3f}'} | {mem} | {r.get('planned_updates') or '?'} | {est if r.get('loops') else '-'} | {_clock(r['wall_s'])} |")
+                   f"{'?' if spu is None else f'{spu:.3f}'} | {mem} | {planned} | {est if r.get('loops') else '-'} | {_clock(r['wall_s'])} |")
     notes = [f"- {r['paper']}/{r['experiment']}: {n}" for r in rows for n in r.get('stand_ins', [])]
     fails = [f"- {r['paper']}/{r['experiment']} {r['status']}: {r['error']}" for r in rows if r.get('error')]
     if notes: out += ['', 'Stand-ins used:', *notes]
