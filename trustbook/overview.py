@@ -84,6 +84,7 @@ def format_plan(plan:list[dict], jobs:int=1)->str:
                 rec = rehearsal_record(e.paper, e.name)  # measured by `trustbook reproduce --scale paper --rehearse`
                 if rec:
                     extra.append(f"memory measured {rec['peak_memory_mb'] / 1024:.1f} GB {rec['memory']} (rehearsal"
+                                 + ('; smaller updates than the paper\'s, see cost.md' if rec.get('scaled') else '')
                                  + (f"; declared GPU ~{e.gpu_memory_gb} GB" if e.gpu_memory_gb else '') + ")")
                     if rec['loops']: extra.append(f"training measured {rec['seconds_per_update']:.3f} s/update, est. {_rclock(rec['estimated_s'])}")
                 elif e.gpu_memory_gb: extra.append(f"GPU memory ~{e.gpu_memory_gb} GB (declared; no rehearsal yet)")

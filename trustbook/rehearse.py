@@ -130,7 +130,10 @@ def write_cost_table(rows:list[dict], root:str|Path|None=None)->Path:
     dev = 'GPU: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else f'CPU only ({os.cpu_count()} cores visible)'
     md = (f"# Rehearsal cost table (`trustbook reproduce --scale paper --rehearse`)\n\nNot results: synthetic data and random weights; "
           f"each training loop capped at {os.environ.get('TRUSTBOOK_REHEARSE_STEPS', '?')} updates. Device: {dev}. Estimated full training "
-          f"= seconds/update x planned updates, summed over the run's training loops (evaluation not counted).\n\n{format_cost_table(rows)}\n")
+          f"= seconds/update x planned updates, summed over the run's training loops (evaluation not counted), times the factors "
+          f"of the stand-ins that shrank the work (smaller batches, images or training sets, extrapolated linearly: 'scaled') and "
+          f"the seed weight where fewer seeds were rehearsed. The LLM runs' planned updates count the synthetic rows at 32 "
+          f"tokens, with no factor: their estimates are lower bounds.\n\n{format_cost_table(rows)}\n")
     (root/'cost.md').write_text(md); write_json(rows, root/'cost.json')
     return root/'cost.md'
 

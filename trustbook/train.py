@@ -94,7 +94,7 @@ def _split_losses(out):
     return losses, {k[4:]: float(v) for k, v in out.items() if k.startswith('log_')}
 
 # %% ../nbs/09_train.ipynb
-_REHEARSAL = dict(loops=[], cost_factor=1.0)
+_REHEARSAL = dict(loops=[], factors={})
 
 def rehearsal_steps()->int|None:
     "Updates per training loop in a rehearsal (`TRUSTBOOK_REHEARSE_STEPS`, set by `trustbook reproduce --rehearse`), else None."
@@ -113,7 +113,7 @@ def _record_rehearsal(name, desc, ticks, planned, dev):
     per = float(np.median(gaps[1:])) if len(gaps) > 1 else float(gaps[0]) if len(gaps) else float('nan')
     if dev.type == 'cuda': mem, where = torch.cuda.max_memory_allocated(dev) / 2**20, 'gpu'
     else: mem, where = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 2**20), 'cpu rss'
-    f, w = _REHEARSAL['cost_factor'], 1 if _REHEARSAL.get('once') else rehearsal_seed_weight()
+    f, w = float(np.prod(list(_REHEARSAL['factors'].values()))), 1 if _REHEARSAL.get('once') else rehearsal_seed_weight()
     _REHEARSAL['loops'].append(dict(loop=name, desc=desc, updates=len(gaps), seconds_per_update=per, planned_updates=planned,
                                     estimated_s=per * planned * f * w if planned else None, cost_factor=f, weight=w,
                                     peak_memory_mb=round(mem, 1), memory=where, device=str(dev)))
@@ -135,15 +135,16 @@ def once_per_run():
     try: yield
     finally: _REHEARSAL['once'] = old
 
-def rehearsal_cost_factor(factor:float, # the paper's work per update / the stand-in's (e.g. 16 for a batch of 1 instead of 16)
+def rehearsal_cost_factor(factor:float, # the paper's work / the stand-in's: 16 for a batch of 1 instead of 16, 195 for 256 of 50,000 images
                           why:str, # the stand-in, said in the run's output and stored with it (`stand_in`)
+                          key:str='update', # what it scales: 'update' (the work of each update) or 'data' (updates per epoch: a cut training set)
                          )->float:
-    "Scale the full-run estimate of the loops recorded from now on by `factor`: a stand-in that shrank every update's work."
-    # an update's CPU time grows about linearly with the pixels or tokens it processes, so the estimate extrapolates linearly;
-    # peak memory is what the stand-in used, not the paper's figure (the cost table says so)
+    "Scale the full-run estimate of the loops recorded from now on by `factor` (with the other keys' factors, a product)."
+    # an update's CPU time grows about linearly with the pixels or tokens it processes, and an epoch's updates with the
+    # training set, so the estimate extrapolates linearly; peak memory is the stand-in's, not the paper's (the cost table says so)
     if not factor > 0: raise TrustbookError(f"a rehearsal's cost factor must be positive, got {factor!r}")
-    _REHEARSAL['cost_factor'] = float(factor); stand_in(why)
-    return _REHEARSAL['cost_factor']
+    _REHEARSAL['factors'][key] = float(factor); stand_in(why)
+    return float(np.prod(list(_REHEARSAL['factors'].values())))
 
 def rehearsal_loops()->list[dict]:
     "What each training loop of this process measured in a rehearsal: updates made, seconds per update, peak memory, the full run's planned updates."

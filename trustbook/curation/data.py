@@ -15,14 +15,14 @@ from .core import (stratified_subset, stratified_split, pretrained_classifier, F
 
 # %% auto 0
 __all__ = ['BENCHMARKS', 'PAPER_DATASETS', 'CLOTHING_ADC_MISSING', 'CIFAR10N_LABELS', 'DTD_CLASSES', 'PAPER_BACKBONES',
-           'LC_PAPER_DATASETS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'REHEARSAL_IMAGE', 'CIFAR10_MEAN', 'CIFAR10_STD',
-           'ADC_REHEARSAL_SAMPLES', 'ADC_ARCHS', 'mnist_to_8x8', 'transfer_task', 'LCTestbed', 'lc_testbed',
-           'count_subset', 'benchmark_data', 'NoisyBenchmark', 'noisy_benchmark', 'write_collection',
-           'read_cifar10_batches', 'read_cifar10n_labels', 'load_cifar10n', 'load_cifar10_lt', 'write_cifar10n',
-           'write_cifar10_lt', 'write_dtd', 'write_fgvc_aircraft', 'ImageList', 'load_dtd', 'load_fgvc_aircraft',
-           'random_resized_crop', 'center_crop', 'PretrainedResNet', 'paper_image_size', 'imagenet_resnet',
-           'paper_testbed', 'random_crop_flip', 'CifarInput', 'cifar_resnet18', 'adc_network', 'cifar10_images',
-           'cifar10n_benchmark']
+           'LC_PAPER_DATASETS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'REHEARSAL_IMAGE', 'LC_PAPER_TRAIN', 'CIFAR10_MEAN',
+           'CIFAR10_STD', 'ADC_REHEARSAL_SAMPLES', 'ADC_REHEARSAL_BATCH', 'CIFAR10_TRAIN', 'ADC_ARCHS', 'mnist_to_8x8',
+           'transfer_task', 'LCTestbed', 'lc_testbed', 'count_subset', 'benchmark_data', 'NoisyBenchmark',
+           'noisy_benchmark', 'write_collection', 'read_cifar10_batches', 'read_cifar10n_labels', 'load_cifar10n',
+           'load_cifar10_lt', 'write_cifar10n', 'write_cifar10_lt', 'write_dtd', 'write_fgvc_aircraft', 'ImageList',
+           'load_dtd', 'load_fgvc_aircraft', 'random_resized_crop', 'center_crop', 'PretrainedResNet',
+           'paper_image_size', 'imagenet_resnet', 'paper_testbed', 'random_crop_flip', 'CifarInput', 'cifar_resnet18',
+           'adc_network', 'cifar10_images', 'cifar10n_benchmark']
 
 # %% ../../nbs/30_curation.data.ipynb
 def mnist_to_8x8(X)->np.ndarray:
@@ -477,10 +477,11 @@ class PretrainedResNet(nn.Module):
 
 def paper_image_size()->tuple:
     "(crop, resize) sides: (224, 256) as the official `finetune.py`; in a rehearsal `REHEARSAL_IMAGE`, recorded as a stand-in."
-    from trustbook.train import rehearsal_steps, stand_in
+    from trustbook.train import rehearsal_steps, rehearsal_cost_factor
     if not rehearsal_steps(): return 224, 256
-    stand_in(f"LC images at {REHEARSAL_IMAGE[0]} px crops of {REHEARSAL_IMAGE[1]} px (not 224 of 256), so that every fine-tuning "
-             "and scoring loop of the paper's grid runs on 2 CPU cores in minutes; seconds/update are per-loop costs at that size")
+    f = (224 / REHEARSAL_IMAGE[0]) ** 2
+    rehearsal_cost_factor(f, f"LC images at {REHEARSAL_IMAGE[0]} px crops of {REHEARSAL_IMAGE[1]} px (not 224 of 256), so that every fine-tuning "
+                             f"and scoring loop of the paper's grid runs on 2 CPU cores in minutes; each update's estimate scaled x{f:g} (pixels)")
     return REHEARSAL_IMAGE
 
 def imagenet_resnet(backbone:str='resnet18', # a `PAPER_BACKBONES` name
@@ -505,6 +506,8 @@ def imagenet_resnet(backbone:str='resnet18', # a `PAPER_BACKBONES` name
                  "not its ImageNet weights; no weights can be downloaded in a rehearsal")
     return PretrainedResNet(m.resnet, m.classifier[1], size, resize).eval()
 
+LC_PAPER_TRAIN = {'dtd': 3760, 'fgvc_aircraft': 6667} # training images of the published splits (DTD split 1 train + val; Aircraft trainval)
+
 def _published_split(dataset:str, download:bool)->tuple:
     if dataset == 'dtd': return [load_dtd('train', 1, download), load_dtd('val', 1, download)], load_dtd('test', 1, download)
     return [load_fgvc_aircraft('trainval', download)], load_fgvc_aircraft('test', download)
@@ -527,6 +530,11 @@ def paper_testbed(dataset:str='dtd', # 'dtd' (split 1) or 'fgvc_aircraft'
     y = np.concatenate([p.labels for p in parts] + [test.labels]); C = len(test.classes)
     te = np.arange(len(y) - len(test), len(y))
     task = f"ImageNet {backbone} -> {dataset} ({C} classes; {len(y) - len(te)} train / {len(te)} test images, published split)"
+    from trustbook.train import rehearsal_steps, rehearsal_cost_factor
+    if rehearsal_steps():
+        n, full = len(y) - len(te), LC_PAPER_TRAIN[dataset]
+        rehearsal_cost_factor(full / n, f"{dataset}: an epoch of {n} synthetic training images stands for one of the published "
+                                        f"split's {full:,}: each loop's estimate scaled x{full / n:.4g}", key='data')
     return LCTestbed(pre, np.zeros((0, 3, resize, resize), np.float32), np.zeros(0, np.int64), X, y,
                      dict(epochs=finetune_epochs, lr=lr, batch_size=batch_size, device=None), len(te) / len(y), (), tuple(range(C)),
                      0.0, task, te)
@@ -534,6 +542,8 @@ def paper_testbed(dataset:str='dtd', # 'dtd' (split 1) or 'fgvc_aircraft'
 # %% ../../nbs/30_curation.data.ipynb
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616) # per-channel, CIFAR-10's training images
 ADC_REHEARSAL_SAMPLES = (256, 128) # CIFAR-10N training / test images kept in a rehearsal
+ADC_REHEARSAL_BATCH = 32 # a CPU rehearsal's ResNet batch (the paper recipe's: 128)
+CIFAR10_TRAIN = 50_000 # CIFAR-10's (and CIFAR-10N's) training images: a rehearsal's estimate counts epochs of them
 ADC_ARCHS = ('mlp', 'resnet18')
 
 def random_crop_flip(x:torch.Tensor, # (n, C, H, W) images
@@ -571,7 +581,16 @@ def adc_network(arch:str='mlp', # 'mlp' (cpu scale: `robust.fit_method`'s MLP) o
     "The ADC experiments' `fit_method` settings for `arch`: `kw` as given for the MLP; for the ResNet its factory on the run's device (`hidden` dropped)."
     if arch not in ADC_ARCHS: raise TrustbookError(f"unknown ADC network {arch!r}; choose one of {', '.join(ADC_ARCHS)}")
     if arch == 'mlp': return dict(kw)
-    return dict({k: v for k, v in kw.items() if k != 'hidden'}, model=cifar_resnet18, device=None)
+    from trustbook.core import get_device
+    from trustbook.train import rehearsal_steps, stand_in
+    kw = {k: v for k, v in kw.items() if k != 'hidden'}
+    if rehearsal_steps() and get_device().type == 'cpu' and kw.get('batch_size', 128) > ADC_REHEARSAL_BATCH:
+        # two updates of 128 CIFAR images take ~10 s on 2 cores, and the paper's grid is ~40 fits: smaller batches keep the
+        # rehearsal short, and need no estimate factor of their own (an epoch's images, scaled by the data factor, are the work)
+        stand_in(f"ADC ResNet-18 batches of {ADC_REHEARSAL_BATCH} images (paper recipe: {kw.get('batch_size', 128)}); the estimate counts "
+                 "an epoch's images, so it stands")
+        kw['batch_size'] = ADC_REHEARSAL_BATCH
+    return dict(kw, model=cifar_resnet18, device=None)
 
 def cifar10_images(dataset:str='cifar10_lt', # the registry entry whose folder holds `cifar-10-batches-py` ('cifar10_lt', 'cifar10n')
                    seed:int=0, # draws the subsample
@@ -580,7 +599,16 @@ def cifar10_images(dataset:str='cifar10_lt', # the registry entry whose folder h
     "(X_train, y_train, X_test, y_test): CIFAR-10's images (n, 3, 32, 32) in [0, 1] with its published train / test split."
     X, y, Xt, yt = read_cifar10_batches(dataset_dir(dataset, download=download)/'cifar-10-batches-py')
     i = count_subset(y, n_samples, seed, dataset)
+    _rehearsal_epoch(len(i), n_samples, 'CIFAR-10')
     return X[i], y[i], Xt, yt
+
+def _rehearsal_epoch(n:int, n_samples, what:str):
+    "In a rehearsal: scale each loop's estimate from an epoch of `n` synthetic images to one of the paper's."
+    from trustbook.train import rehearsal_steps, rehearsal_cost_factor
+    if not rehearsal_steps(): return
+    full = n_samples or CIFAR10_TRAIN
+    rehearsal_cost_factor(full / n, f"{what}: an epoch of {n} synthetic training images stands for one of the paper's {full:,}: "
+                                    f"each loop's estimate scaled x{full / n:.4g}", key='data')
 
 def cifar10n_benchmark(label:str='worse_label', # the human label set used as noisy labels (`CIFAR10N_LABELS`, not clean_label)
                        seed:int=0, # draws the subsample
@@ -596,4 +624,5 @@ def cifar10n_benchmark(label:str='worse_label', # the human label set used as no
         stand_in(f"CIFAR-10N cut to {n} training / {m} test images (paper: 50,000 / 10,000): each fit scores the whole "
                  "training set, and those passes, not the capped training, would be a rehearsal's cost")
         X, yc, yn, Xt, yt = X[:n], yc[:n], yn[:n], Xt[:m], yt[:m]
+        _rehearsal_epoch(len(X), n_samples, 'CIFAR-10N')
     return NoisyBenchmark(X, yc, yn, Xt, yt, 'human', float((yn != yc).mean()))

@@ -15,10 +15,10 @@ from ..registry import Registry, REGISTRIES
 from ..data import DatasetSpec, RemoteFile, register_dataset, package_file, DataFormatError, dataset_dir
 
 # %% auto 0
-__all__ = ['ML100K_FILE', 'ML100K_INSTALL', 'LIGHTGCN_DATASETS', 'DATASETS', 'LIGHTGCN_SIZES', 'check_ids', 'pairs_to_csr',
-           'RecData', 'read_lightgcn_file', 'load_lightgcn', 'read_inter', 'kcore', 'reindex', 'split_per_user', 'thin',
-           'load_movielens100k', 'planted_lowrank', 'planted', 'movielens100k', 'movielens100k_tail', 'LightGCNData',
-           'load_data']
+__all__ = ['ML100K_FILE', 'ML100K_INSTALL', 'LIGHTGCN_DATASETS', 'DATASETS', 'LIGHTGCN_SIZES', 'LIGHTGCN_INTERACTIONS',
+           'check_ids', 'pairs_to_csr', 'RecData', 'read_lightgcn_file', 'load_lightgcn', 'read_inter', 'kcore',
+           'reindex', 'split_per_user', 'thin', 'load_movielens100k', 'planted_lowrank', 'planted', 'movielens100k',
+           'movielens100k_tail', 'LightGCNData', 'load_data']
 
 # %% ../../nbs/40_recsys.data.ipynb
 ML100K_FILE = 'dataset_example/ml-100k/ml-100k.inter'
@@ -173,7 +173,16 @@ def load_lightgcn(folder:str|Path, # a folder with `train.txt` and `test.txt`
     if both.nnz:
         c = both.tocoo()
         raise TrustbookError(f"{folder}: user {c.row[0]} has item {c.col[0]} in both train.txt and test.txt ({both.nnz} such pairs)")
+    _rehearsal_interactions(name or folder.name, tr.nnz + te.nnz)
     return RecData(tr, te, name=name or folder.name)
+
+def _rehearsal_interactions(name:str, n:int):
+    "In a rehearsal: scale each loop's estimate from an epoch over `n` synthetic interactions to one over the published set's."
+    from trustbook.train import rehearsal_steps, rehearsal_cost_factor
+    full = LIGHTGCN_INTERACTIONS.get(name)
+    if not rehearsal_steps() or not full: return
+    rehearsal_cost_factor(full / n, f"{name}: {n:,} synthetic interactions stand for the published split's {full:,} (train + test): "
+                                    f"each loop's estimate scaled x{full / n:.3g} (an epoch's batches)", key='data')
 
 def read_inter(path:str|Path, # a RecBole atomic `.inter` file (tab-separated, `field:type` header)
                rating_threshold:float|None=4.0, # keep rows with rating >= this (None: keep all rows)
@@ -356,6 +365,7 @@ def load_data(name:str, # a `DATASETS` name: 'planted' (smoke), 'ml-100k' (cpu),
 # %% ../../nbs/40_recsys.data.ipynb
 from ..data import REHEARSAL_DATA
 LIGHTGCN_SIZES = {'gowalla': (29858, 40981), 'yelp2018': (31668, 38048), 'amazon-book': (52643, 91599)} # (users, items) of the published splits
+LIGHTGCN_INTERACTIONS = {'gowalla': 1027370, 'yelp2018': 1561406, 'amazon-book': 2984108} # train + test interactions (the LightGCN paper's dataset statistics)
 
 def _lightgcn_writer(name):
     def write(folder:Path, rng, n_train:int=10, n_test:int=3):
