@@ -12,7 +12,7 @@ from .registry import Registry
 
 # %% auto 0
 __all__ = ['REHEARSAL_STEPS', 'rehearsal_root', 'write_rehearsal_data', 'rehearsal_env', 'rehearsal_record', 'cost_table',
-           'format_cost_table', 'write_cost_table', 'rehearse']
+           'format_cost_table', 'write_cost_table', 'rehearsal_cuts', 'rehearse']
 
 # %% ../nbs/03j_rehearse.ipynb
 from .data import REHEARSAL_DATA, REHEARSAL_MARK # the writers' registry lives with the dataset registry
@@ -138,6 +138,31 @@ def write_cost_table(rows:list[dict], root:str|Path|None=None)->Path:
     return root/'cost.md'
 
 # %% ../nbs/03j_rehearse.ipynb
+def rehearsal_cuts(e, seed:int=0, overrides:dict|None=None, echo=print)->tuple[dict, float]:
+    "(overrides, weight): the run's overrides with the registry's `rehearsal` cuts (fewer seeds, a shorter list of settings) "
+    "where the user set none, and how many of the full run's loops each rehearsed one stands for."
+    from trustbook.params import resolve_params
+    ov, weight, said = dict(overrides or {}), 1.0, []
+    full = resolve_params(e, 'paper', seed, overrides)
+    # the registry names only parameters over which a run's loops multiply (seeds, settings of a grid): each cut divides
+    # the loops by the same ratio, so every per-seed loop stands for that many
+    cuts = dict(getattr(e, 'rehearsal', {})); given = cuts.pop('weight', None)
+    for k, v in cuts.items():
+        if k in ov: continue
+        if isinstance(full[k], (list, tuple)):
+            if not (isinstance(v, list) and v and set(map(str, v)) <= set(map(str, full[k]))):
+                raise TrustbookError(f"{e.source}: rehearsal.{k} must be a non-empty sublist of the paper's {full[k]!r}, got {v!r}")
+            ov[k], r = v, len(full[k]) / len(v); said.append(f"{k} {v} of {full[k]}")
+        else:
+            ov[k] = min(int(v), int(full[k])); r = full[k] / ov[k]; said.append(f"{ov[k]} of the paper's {full[k]} {k.replace('n_', '')}")
+        weight *= r
+    # parameters cut side by side (two backbones' seed counts) do not multiply: the registry then states the weight
+    if given is not None and len(said) == len(cuts): weight = float(given)
+    if said: echo(f"{e.name}: rehearses {', '.join(said)} (nbs/experiments/{e.paper}.yml, rehearsal); the estimate counts each per-seed loop x{weight:g}")
+    return ov, weight
+
+
+# %% ../nbs/03j_rehearse.ipynb
 def rehearse(names:list[str]|None=None, # papers or experiments; None = every experiment with a paper scale
              seed:int=0, overrides:dict|None=None,
              steps:int=REHEARSAL_STEPS, # updates per training loop
@@ -160,13 +185,7 @@ def rehearse(names:list[str]|None=None, # papers or experiments; None = every ex
         mon = Monitor(len(exps), 'paper', mode=progress)
         try:
             for e in exps:
-                ov, weight = dict(overrides or {}), 1.0
-                cut = getattr(e, 'rehearsal', {}).get('n_seeds')
-                if cut and 'n_seeds' not in ov:  # the registry cuts the seeds; the estimate counts every seed's loops
-                    full = resolve_params(e, 'paper', seed, overrides)['n_seeds']
-                    ov['n_seeds'] = min(int(cut), full); weight = full / ov['n_seeds']
-                    echo(f"{e.name}: {ov['n_seeds']} of the paper's {full} seeds rehearsed (nbs/experiments/{e.paper}.yml, rehearsal); "
-                         f"the estimate counts each per-seed loop x{weight:g}")
+                ov, weight = rehearsal_cuts(e, seed, overrides, echo)
                 os.environ['TRUSTBOOK_REHEARSE_SEED_WEIGHT'] = str(weight)
                 if not torch.cuda.is_available() and resolve_params(e, 'paper', seed, overrides).get('device') == 'cuda': ov['device'] = 'cpu'
                 o = run_experiment(e, 'paper', seed, ov, force=True, on_start=mon.started)

@@ -125,7 +125,7 @@ def rehearsal_seed_weight()->float:
     try: w = float(v) if v else 1.0
     except ValueError: w = float('nan')
     if not w >= 1: raise TrustbookError(f"TRUSTBOOK_REHEARSE_SEED_WEIGHT must be a number >= 1, got {v!r}")
-    if w != 1: stand_in(f"fewer seeds than the paper's run: each per-seed training loop counts x{w:g} in the estimate (a loop trained once per run, a teacher, counts once)")
+    if w != 1: stand_in(f"fewer seeds (or grid settings) than the paper's run: each training loop counts x{w:g} in the estimate (a loop trained once per run, a teacher, counts once)")
     return w
 
 @contextlib.contextmanager

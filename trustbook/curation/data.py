@@ -541,7 +541,7 @@ def paper_testbed(dataset:str='dtd', # 'dtd' (split 1) or 'fgvc_aircraft'
 
 # %% ../../nbs/30_curation.data.ipynb
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616) # per-channel, CIFAR-10's training images
-ADC_REHEARSAL_SAMPLES = (256, 128) # CIFAR-10N training / test images kept in a rehearsal
+ADC_REHEARSAL_SAMPLES = (160, 64) # CIFAR-10N training / test images kept in a rehearsal (16 a class: 5 folds of out-of-fold scores)
 ADC_REHEARSAL_BATCH = 32 # a CPU rehearsal's ResNet batch (the paper recipe's: 128)
 CIFAR10_TRAIN = 50_000 # CIFAR-10's (and CIFAR-10N's) training images: a rehearsal's estimate counts epochs of them
 ADC_ARCHS = ('mlp', 'resnet18')
