@@ -240,13 +240,14 @@ def test_adc_noisy_paper_path(tmp_path, monkeypatch):
     from trustbook.train import rehearsal_loops, stand_ins
     _synthetic_cifar(tmp_path, monkeypatch)
     nb = noisy_benchmark('cifar10n', 0, None, 'human', 0.4, label='worse_label')
-    assert nb.X.shape == (256, 3, 32, 32) and len(nb.y_test) == 40 and 0.3 < nb.noise_rate < 0.5 and any('CIFAR-10N cut' in s for s in stand_ins())
+    assert nb.X.shape == (160, 3, 32, 32) and len(nb.y_test) == 40 and 0.3 < nb.noise_rate < 0.5 and any('CIFAR-10N cut' in s for s in stand_ins())
     T = estimate_transition(out_of_fold_proba(nb.X, nb.y_noisy, 5, 0, 10))
     for m in ('backward',):  # backward inverts T: the synthetic images carry a class signal, so T is invertible
         f = fit_method(m, nb.X, nb.y_noisy, 10, seed=0, T=T, **adc_network('resnet18', hidden=(256, 256), **PAPER_NET))
         assert isinstance(f.model.body[0], CifarInput) and f.predict(nb.X_test).shape == (40,)
         loop = rehearsal_loops()[-1]
-        assert loop['updates'] == 1 and loop['planned_updates'] == 200 * 8  # 200 epochs x ceil(256 / 32) batches
+        assert loop['updates'] == 1 and loop['planned_updates'] == 200 * 5  # 200 epochs x ceil(160 / 32) batches
+        assert loop['cost_factor'] == 50_000 / 160  # the estimate counts epochs of CIFAR-10N's 50,000 training images
     with pytest.raises(TrustbookError, match="kind='human'"): noisy_benchmark('cifar10n', 0, None, 'symmetric', 0.4)
 
 
