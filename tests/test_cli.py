@@ -117,6 +117,16 @@ def _kill_when_checkpointed(env, out, *params):
     time.sleep(1.5)
     os.killpg(p.pid, signal.SIGKILL); p.wait()
     assert list((out/'checkpoints').glob('toy-*.pt')) and not (out/'results.json').exists()
+    # the kernel, in a session of its own, dies with papermill: none trains on into the next attempt's folder
+    import psutil
+    def kernels():
+        for k in psutil.process_iter(['cmdline', 'status']):
+            try:
+                if k.info['status'] != psutil.STATUS_ZOMBIE and 'ipykernel' in ' '.join(k.info['cmdline'] or []) and k.environ().get('TRUSTBOOK_RUNS') == env['TRUSTBOOK_RUNS']: yield k
+            except (psutil.NoSuchProcess, psutil.AccessDenied): pass
+    t0 = time.time()
+    while list(kernels()) and time.time() - t0 < 0.5: time.sleep(0.05)  # ipykernel's own parent poll takes up to 1 s
+    assert not list(kernels()), 'the killed run left its kernel running'
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(toy_project, tmp_path):

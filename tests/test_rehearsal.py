@@ -158,3 +158,38 @@ def test_privacy_rehearsal_cuts_split_parts(monkeypatch):
     monkeypatch.setenv('TRUSTBOOK_REHEARSE_STEPS', '2')
     tb = privacy_testbed('digits:mlp', 0, 500)  # 5 x 500 would not fit digits' 1,797 samples outside a rehearsal
     assert len(tb.split['target_train'][0]) == REHEARSAL_SPLIT and any('privacy split' in s for s in stand_ins())
+
+
+def test_rehearse_gives_each_run_its_loop_weight(tmp_path, monkeypatch):
+    "Runs rehearsed side by side each carry their own loop weight (the registry's cuts) in their own processes' environment."
+    import trustbook.runner as rn
+    from trustbook.rehearse import rehearsal_cuts
+    from trustbook.papers import select_experiments
+    seen = {}
+    def fake(e, scale, seed, ov, force=False, on_start=None, threads=None, env=None, **kw):
+        seen[e.name] = (ov, env, threads)
+        return rn.RunOutcome(e.name, e.paper, scale, 'failed', tmp_path, 0.0, 'not run: a test')
+    monkeypatch.setattr(rn, 'run_experiment', fake)
+    names = ['lc_instruct', 'chinesesafe_harness']
+    rehearse(names, echo=lambda *a: None, progress='quiet', root=tmp_path, jobs=2)
+    for e in select_experiments(names):
+        ov, weight = rehearsal_cuts(e, echo=lambda *a: None)
+        assert seen[e.name][1] == {'TRUSTBOOK_REHEARSE_LOOP_WEIGHT': str(weight)} and seen[e.name][0]['n_seeds'] == ov['n_seeds']
+        assert seen[e.name][2] == max(1, (os.cpu_count() or 1) // 2) or 'OMP_NUM_THREADS' in os.environ
+    assert os.environ.get('TRUSTBOOK_REHEARSE_LOOP_WEIGHT') is None  # nothing leaks into this process
+
+
+def test_stated_rehearsal_weights_lie_within_the_cuts():
+    "Every registry `rehearsal` entry cuts something, and a stated weight lies between the smallest cut ratio and their product."
+    from trustbook.rehearse import rehearsal_cuts
+    from trustbook.params import resolve_params
+    for p in load_registry().values():
+        for e in p.experiments:
+            if 'paper' not in e.scales: continue
+            cuts = dict(getattr(e, 'rehearsal', {}) or {}); stated = cuts.pop('weight', None)
+            assert cuts, f"{e.name}: no rehearsal cuts (nbs/experiments/{e.paper}.yml)"
+            full, (ov, weight) = resolve_params(e, 'paper', 0, None), rehearsal_cuts(e, echo=lambda *a: None)
+            ratios = [len(full[k]) / len(ov[k]) if isinstance(full[k], (list, tuple)) else full[k] / ov[k] for k in cuts]
+            assert weight >= 1, e.name
+            if stated is not None: assert min(ratios) <= weight <= float(np.prod(ratios)), (e.name, ratios, weight)
+            else: np.testing.assert_allclose(weight, np.prod(ratios), err_msg=e.name)

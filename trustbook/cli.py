@@ -110,7 +110,7 @@ def make_parser()->argparse.ArgumentParser:
     r.add_argument('--seed', type=int, default=0, help='base seed, 0 or more (experiments use seed, seed+1, ...)')
     r.add_argument('-p', '--param', action='append', metavar='KEY=VALUE', help='override a notebook parameter (repeatable)')
     r.add_argument('--force', action='store_true', help='rerun even if nothing changed')
-    r.add_argument('--jobs', type=int, default=None, help='runs side by side, each with its share of the cores (default: one per core, at most 4; 1 at paper scale)')
+    r.add_argument('--jobs', type=int, default=None, help='runs side by side, each with its share of the cores (default: one per core, at most 4; 1 at paper scale, except a rehearsal on a machine without a GPU)')
     r.add_argument('--processes', type=int, default=1, help='data-parallel processes (one GPU each) per run, for the experiments marked data_parallel')
     r.add_argument('--dry-run', action='store_true', help='print the plan: each run up to date, stale (and why) or never run, with its estimated time; run nothing')
     r.add_argument('--progress', default='auto', choices=('auto', 'live', 'log', 'quiet'),

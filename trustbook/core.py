@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto 0
-__all__ = ['SCALES', 'DEFAULT_SCALE', 'STATUS_ENV', 'TrustbookError', 'check_scale', 'by_scale', 'seed_everything', 'get_device',
-           'trustbook_home', 'runs_dir', 'cache_dir', 'data_mirror', 'atomic_path', 'write_json', 'sha256_file',
-           'progress', 'seed_list']
+__all__ = ['SCALES', 'DEFAULT_SCALE', 'KERNEL_PARENT_ENV', 'STATUS_ENV', 'TrustbookError', 'check_scale', 'by_scale',
+           'seed_everything', 'get_device', 'trustbook_home', 'runs_dir', 'cache_dir', 'data_mirror', 'atomic_path',
+           'write_json', 'sha256_file', 'die_with_papermill', 'progress', 'seed_list']
 
 # %% ../nbs/00_core.ipynb
 class TrustbookError(Exception):
@@ -124,6 +124,21 @@ def sha256_file(path:str|Path)->str:
     with open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1<<20), b''): h.update(chunk)
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb
+KERNEL_PARENT_ENV = 'TRUSTBOOK_KERNEL_PARENT'
+
+def die_with_papermill():
+    "In a kernel a trustbook run started: die (SIGKILL) when the papermill process that started it dies. A no-op elsewhere."
+    parent = os.environ.get(KERNEL_PARENT_ENV)
+    if not parent or not sys.platform.startswith('linux') or int(parent) == os.getpid(): return
+    os.environ.pop(KERNEL_PARENT_ENV)  # what the kernel starts (DataLoader workers, ranks) has a parent of its own
+    import ctypes, signal
+    try: ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG, set before the check below: no gap between them
+    except Exception: return
+    if os.getppid() != int(parent): os._exit(1)  # papermill died before this kernel got here
+
+die_with_papermill()
 
 # %% ../nbs/00_core.ipynb
 STATUS_ENV = 'TRUSTBOOK_STATUS_FILE'

@@ -18,6 +18,7 @@ _CHILD = """import os, sys, ctypes, signal
 try: ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the runner
 except Exception: pass
 if os.getppid() != int(os.environ.pop('TRUSTBOOK_RUNNER_PID', os.getppid())): sys.exit(1)
+os.environ['TRUSTBOOK_KERNEL_PARENT'] = str(os.getpid())  # the kernel dies with this process (core.die_with_papermill)
 sys.modules.setdefault('rfc3987_syntax', None)  # as `skip_iri_grammars` does: about 1.3 s less per run
 from papermill.cli import papermill
 sys.argv[0] = 'papermill'; papermill()
@@ -141,10 +142,11 @@ def _kernel_never_started(nb:Path, log:Path)->bool:
     text = log.read_text(errors='replace') if log.exists() else ''
     return any(m in text for m in KERNEL_START_FAILURES) and notebook_error(nb) is None
 
-def _launch(notebook, out, pfile, processes, kernel, status_file, poll_s, threads):
+def _launch(notebook, out, pfile, processes, kernel, status_file, poll_s, threads, env=None):
     "One launch of every rank: None when all succeeded, else (rank, Popen, executed notebook, log) of the failing one."
     # runs side by side share the cores: each gets its share of threads, or they oversubscribe and all slow down
     envs = rank_environments(processes) if processes > 1 else [dict(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)) if threads else {}]
+    envs = [{**(env or {}), **e} for e in envs]
     procs = []
     try:
         for r, e in enumerate(envs):
@@ -171,13 +173,14 @@ def execute(notebook:Path, # the experiment notebook
             poll_s:float=0.2, # how often to check on the processes
             threads:int|None=None, # torch/OpenMP threads of a one-process run (None: the library's default)
             start_attempts:int=3, # launches tried when a kernel fails to start (nothing ran yet), before it counts as a failure
+            env:dict|None=None, # more environment variables of this run's processes (a rehearsal's loop weight)
            )->tuple[int, str]|None:
     "Run `notebook` into `out` as `processes` papermill processes; None when all succeeded, else (rank, what failed)."
     out = Path(out); pfile = out/'parameters.yaml'
     pfile.write_text(yaml.safe_dump(params))
     try:
         for attempt in range(1, start_attempts + 1):
-            res = _launch(notebook, out, pfile, processes, kernel, status_file, poll_s, threads)
+            res = _launch(notebook, out, pfile, processes, kernel, status_file, poll_s, threads, env)
             if res is None or attempt == start_attempts or not _kernel_never_started(res[2], res[3]): break
             with open(out/'kernel-starts.log', 'a') as f:  # kept with the run: what failed to start, and that it was started again
                 f.write(f"launch {attempt} of {start_attempts}: rank {res[0]}'s kernel did not start ({_failure_line(res[3])}); started again\n")

@@ -58,7 +58,7 @@ def rehearsal_env(steps:int=REHEARSAL_STEPS, # updates per training loop
     if int(steps) < 1: raise TrustbookError(f"--rehearse-steps must be at least 1, got {steps}")
     root = Path(root or rehearsal_root()); (root/'data').mkdir(parents=True, exist_ok=True)
     new = dict(TRUSTBOOK_REHEARSE_STEPS=str(int(steps)), TRUSTBOOK_DATA=str((root/'data').resolve()), TRUSTBOOK_RUNS=str(root.resolve()),
-               HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', TRUSTBOOK_DOWNLOAD='0', TRUSTBOOK_REHEARSE_SEED_WEIGHT='1')
+               HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', TRUSTBOOK_DOWNLOAD='0', TRUSTBOOK_REHEARSE_LOOP_WEIGHT='1')
     old = {k: os.environ.get(k) for k in new}
     os.environ.update(new)
     try: yield root
@@ -75,6 +75,11 @@ def _clock(s):
     if s >= 2 * 365 * 86400: return f"{s / (365.25 * 86400):,.0f} years"
     if s >= 2 * 86400: return f"{s / 86400:,.0f} days"
     return f"{s/3600:.1f} h" if s >= 3600 else f"{s/60:.1f} min" if s >= 60 else f"{s:.2f} s"
+
+def _last_rehearsal_s(root:Path, e)->float|None:
+    "The wall time of `e`'s last rehearsal in `root` (None if none): runs side by side start the longest first."
+    try: return float(json.loads((Path(root)/e.paper/e.name/'paper'/'results.json').read_text())['wall_time_s'])
+    except (OSError, ValueError, KeyError, TypeError): return None
 
 def rehearsal_record(paper:str, experiment:str, root:str|Path|None=None)->dict|None:
     "The measured figures of the last rehearsal of `experiment` (None when it was never rehearsed or failed)."
@@ -123,16 +128,19 @@ def format_cost_table(rows:list[dict])->str:
     if fails: out += ['', 'Not rehearsed:', *fails]
     return '\n'.join(out)
 
-def write_cost_table(rows:list[dict], root:str|Path|None=None)->Path:
+def write_cost_table(rows:list[dict], root:str|Path|None=None,
+                     jobs:int=1, # runs that were rehearsed side by side (their step times share the machine)
+                    )->Path:
     "Write `cost.md` and `cost.json` in the rehearsal folder; returns the Markdown file."
     root = Path(root or rehearsal_root()); root.mkdir(parents=True, exist_ok=True)
     import torch
     dev = 'GPU: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else f'CPU only ({os.cpu_count()} cores visible)'
+    if jobs > 1: dev += f', {jobs} runs side by side (each step time is a share of the machine)'
     md = (f"# Rehearsal cost table (`trustbook reproduce --scale paper --rehearse`)\n\nNot results: synthetic data and random weights; "
           f"each training loop capped at {os.environ.get('TRUSTBOOK_REHEARSE_STEPS', '?')} updates. Device: {dev}. Estimated full training "
           f"= seconds/update x planned updates, summed over the run's training loops (evaluation not counted), times the factors "
           f"of the stand-ins that shrank the work (smaller batches, images or training sets, extrapolated linearly: 'scaled') and "
-          f"the seed weight where fewer seeds were rehearsed. The LLM runs' planned updates count the synthetic rows at 32 "
+          f"the loop weight where fewer seeds or settings were rehearsed. The LLM runs' planned updates count the synthetic rows at 32 "
           f"tokens, with no factor: their estimates are lower bounds.\n\n{format_cost_table(rows)}\n")
     (root/'cost.md').write_text(md); write_json(rows, root/'cost.json')
     return root/'cost.md'
@@ -168,30 +176,39 @@ def rehearse(names:list[str]|None=None, # papers or experiments; None = every ex
              steps:int=REHEARSAL_STEPS, # updates per training loop
              echo=print, progress:str='auto',
              root:str|Path|None=None, # default `runs/rehearsal/`
+             jobs:int|None=None, # runs side by side (None: one with a GPU, where each wants it; else one per core, at most 4)
             )->list:
     "Rehearse the selected `paper` runs; returns their `RunOutcome`s (the cost table is printed and written to `root/cost.md`)."
     import time, torch
-    from trustbook.runner import check_runs, run_experiment
+    from trustbook.runner import check_runs, run_experiment, run_side_by_side, run_threads, default_jobs
+    from trustbook.launch import STOP, stop_all
     from trustbook.params import resolve_params
     from trustbook.monitor import Monitor
-    exps = check_runs(names, 'paper', seed, overrides, 1, 1, echo)
+    jobs = (1 if torch.cuda.is_available() else default_jobs('cpu')) if jobs is None else jobs
+    exps = check_runs(names, 'paper', seed, overrides, 1, jobs, echo)
+    jobs = min(jobs, len(exps)); threads = run_threads(jobs)  # one run alone keeps every core
     with rehearsal_env(steps, root) as root:
         data = write_rehearsal_data([d for e in exps for d in e.paper_data], root/'data', seed)
         gaps = {n: w for n, w in data.items() if w not in ('written', 'shipped')}
         echo(f"rehearsal of {len(exps)} paper run(s), {steps} update(s) per training loop, synthetic data in {root/'data'} "
              f"({sum(w == 'written' for w in data.values())} written, {sum(w == 'shipped' for w in data.values())} shipped in packages"
              + (f"; missing: {', '.join(f'{n} ({w})' for n, w in gaps.items())}" if gaps else '') + ')')
-        t0, outs = time.time(), []
+        cuts = {e.name: rehearsal_cuts(e, seed, overrides, echo) for e in exps}
+        if jobs > 1: echo(f"{jobs} runs side by side, {threads or 'default'} thread(s) each: each step time is one run's share of the machine")
+        t0 = time.time(); STOP.clear()
         mon = Monitor(len(exps), 'paper', mode=progress)
-        try:
-            for e in exps:
-                ov, weight = rehearsal_cuts(e, seed, overrides, echo)
-                os.environ['TRUSTBOOK_REHEARSE_SEED_WEIGHT'] = str(weight)
-                if not torch.cuda.is_available() and resolve_params(e, 'paper', seed, overrides).get('device') == 'cuda': ov['device'] = 'cpu'
-                o = run_experiment(e, 'paper', seed, ov, force=True, on_start=mon.started)
-                mon.finished(o); outs.append(o)
+        def one(e):
+            ov, weight = cuts[e.name]; ov = dict(ov)
+            if not torch.cuda.is_available() and resolve_params(e, 'paper', seed, overrides).get('device') == 'cuda': ov['device'] = 'cpu'
+            # the weight goes to this run's processes alone: runs side by side each have their own
+            o = run_experiment(e, 'paper', seed, ov, force=True, on_start=mon.started, threads=threads,
+                               env=dict(TRUSTBOOK_REHEARSE_LOOP_WEIGHT=str(weight)))
+            mon.finished(o); return o
+        try: outs = run_side_by_side(exps, one, jobs, lambda e: _last_rehearsal_s(root, e))
+        except KeyboardInterrupt:
+            stop_all(); STOP.clear(); raise
         finally: mon.close()
-        rows = cost_table(outs, root); f = write_cost_table(rows, root)
+        rows = cost_table(outs, root); f = write_cost_table(rows, root, jobs)
         ok = sum(o.status == 'ran' for o in outs)
         echo(format_cost_table(rows))
         echo(f"rehearsal: {ok} of {len(outs)} run(s) went end to end in {_clock(time.time() - t0)}; cost table: {f}. "

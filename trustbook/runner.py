@@ -14,7 +14,8 @@ from .inputs import run_inputs, inputs_key, stale_reasons
 from .launch import execute, rank_environments, stop_all, STOP
 
 # %% auto 0
-__all__ = ['run_dir', 'attempt_dir', 'RunOutcome', 'run_experiment', 'default_jobs', 'check_runs', 'reproduce']
+__all__ = ['run_dir', 'attempt_dir', 'RunOutcome', 'run_experiment', 'default_jobs', 'run_threads', 'run_side_by_side',
+           'check_runs', 'reproduce']
 
 # %% ../nbs/03e_runner.ipynb
 def run_dir(exp:Experiment, scale:str)->Path:
@@ -89,6 +90,7 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
                    processes:int=1, # data-parallel processes (GPUs) for an experiment that supports them, else 1
                    on_start=None, # called as on_start(exp, status_file) when the notebook starts (the terminal's progress)
                    threads:int|None=None, # torch/OpenMP threads of the run (None: the library's default)
+                   env:dict|None=None, # more environment variables of the run's processes (not part of its inputs)
                   )->RunOutcome:
     "Run one experiment notebook through papermill (or skip it if nothing changed); never raises for a failing notebook."
     params = resolve_params(exp, scale, seed, overrides)
@@ -108,7 +110,7 @@ def run_experiment(exp:Experiment, scale:str='cpu', seed:int=0, overrides:dict|N
     status = att/'status.jsonl'
     if on_start: on_start(exp, status)
     t0 = time.time()
-    failure = execute(exp.notebook, att, params, processes, kernel, status_file=status if on_start else None, threads=threads)
+    failure = execute(exp.notebook, att, params, processes, kernel, status_file=status if on_start else None, threads=threads, env=env)
     wall = time.time() - t0
     if STOP.is_set(): return outcome('interrupted', wall)  # Ctrl-C killed it; the attempt stays: the next run resumes it
     if failure is None and not (att/'notebook_results.json').exists():
@@ -137,6 +139,31 @@ def default_jobs(scale:str)->int:
     # the cpu miniatures train small models that gain little from a second thread: two one-thread runs finish
     # sooner than two two-thread runs one after the other (and at most 4 kernels keep the memory in bounds)
     return 1 if scale == 'paper' else max(1, min(os.cpu_count() or 1, 4))
+
+def run_threads(jobs:int)->int|None:
+    "torch/OpenMP threads of each of `jobs` runs side by side: their share of the cores (None: one run, or the user set `OMP_NUM_THREADS`)."
+    return None if jobs == 1 or 'OMP_NUM_THREADS' in os.environ else max(1, (os.cpu_count() or 1) // jobs)
+
+def run_side_by_side(exps:list[Experiment], # the runs, in the order of the outcomes
+                     one, # one(exp) -> RunOutcome: starts and waits for one run
+                     jobs:int=1, # runs at a time
+                     estimate=None, # estimate(exp) -> seconds or None: the longest start first
+                    )->list:
+    "`one(e)` for every experiment, `jobs` at a time in threads; Ctrl-C stops every run (`stop_all`) before it propagates."
+    if jobs == 1: return [one(e) for e in exps]
+    from concurrent.futures import ThreadPoolExecutor, wait
+    ex = ThreadPoolExecutor(jobs)
+    try:
+        # the longest runs first (unknown ones first too): the jobs then end together instead of one long run
+        # starting last and running alone
+        est = {e.name: estimate(e) if estimate else None for e in exps}
+        order = sorted(exps, key=lambda e: -(est[e.name] if est[e.name] is not None else float('inf')))
+        futs = {e.name: ex.submit(one, e) for e in order}
+        while wait(list(futs.values()), timeout=0.5).not_done: pass  # wake up often: Ctrl-C reaches this thread
+        return [futs[e.name].result() for e in exps]
+    except KeyboardInterrupt:
+        stop_all(); raise  # before the pool is shut down: it waits for the runs, which now end at once
+    finally: ex.shutdown(wait=True, cancel_futures=True)
 
 def check_runs(names:list[str]|None=None, scale:str='cpu', seed:int=0, overrides:dict|None=None, processes:int=1,
                jobs:int=1, echo=None)->list[Experiment]:
@@ -172,12 +199,12 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
     if rehearse and processes > 1: raise TrustbookError("--rehearse runs one process per run; drop --processes")
     if rehearse and not dry_run:
         from trustbook.rehearse import rehearse as run_rehearsal, REHEARSAL_STEPS
-        return run_rehearsal(names, seed, overrides, rehearse_steps or REHEARSAL_STEPS, echo, progress)
+        return run_rehearsal(names, seed, overrides, rehearse_steps or REHEARSAL_STEPS, echo, progress, jobs=jobs)
     from trustbook.overview import plan_runs, format_plan, verdict_table, end_summary
     from trustbook.monitor import Monitor
     jobs = default_jobs(scale) if jobs is None else jobs
     exps = check_runs(names, scale, seed, overrides, processes, jobs, echo)
-    threads = None if jobs == 1 or 'OMP_NUM_THREADS' in os.environ else max(1, (os.cpu_count() or 1) // jobs)
+    threads = run_threads(jobs)
     if dry_run:
         echo(format_plan(plan_runs(exps, scale, seed, overrides, force, processes), jobs)); return []
     if processes > 1:
@@ -191,23 +218,9 @@ def reproduce(names:list[str]|None=None, # papers or experiments; None = all
         o = run_experiment(e, scale, seed, overrides, force, processes=processes, on_start=mon.started, threads=threads)
         mon.finished(o)
         return o
-    try:
-        if jobs == 1: outcomes = [one(e) for e in exps]
-        else:
-            from concurrent.futures import ThreadPoolExecutor, wait
-            ex = ThreadPoolExecutor(jobs)
-            try:
-                # the longest runs first (by their last wall time; unknown ones first too): the jobs then end together
-                # instead of one long run starting last and running alone
-                from trustbook.overview import run_state
-                est = {e.name: run_state(e, scale, seed, overrides, processes)['estimate'] for e in exps}
-                order = sorted(exps, key=lambda e: -(est[e.name] if est[e.name] is not None else float('inf')))
-                futs = {e.name: ex.submit(one, e) for e in order}
-                while wait(list(futs.values()), timeout=0.5).not_done: pass  # wake up often: Ctrl-C reaches this thread
-                outcomes = [futs[e.name].result() for e in exps]
-            except KeyboardInterrupt:
-                stop_all(); raise  # before the pool is shut down: it waits for the runs, which now end at once
-            finally: ex.shutdown(wait=True, cancel_futures=True)
+    from trustbook.overview import run_state
+    try:  # by their last wall time, the longest first
+        outcomes = run_side_by_side(exps, one, jobs, lambda e: run_state(e, scale, seed, overrides, processes)['estimate'])
     except KeyboardInterrupt:
         stop_all(); mon.close()
         STOP.clear()  # every child is gone and every worker has returned: a later call in this process may run again

@@ -12,9 +12,9 @@ from .checkpoint import loop_checkpointer, _global_rng, _set_global_rng
 from .parallel import autocast, shard, loop_accelerator, release, is_main_process, launch_rank
 
 # %% auto 0
-__all__ = ['FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_seed_weight', 'once_per_run', 'rehearsal_cost_factor',
-           'rehearsal_loops', 'sized', 'stand_in', 'stand_ins', 'fit', 'EarlyStopping', 'file_lock', 'cache_key',
-           'cached_model']
+__all__ = ['FitState', 'Callback', 'unwrap', 'rehearsal_steps', 'rehearsal_loop_weight', 'once_per_run', 'rehearsal_cost_factor',
+           'rehearsal_data_factor', 'rehearsal_loops', 'sized', 'stand_in', 'stand_ins', 'fit', 'EarlyStopping',
+           'file_lock', 'cache_key', 'cached_model']
 
 # %% ../nbs/09_train.ipynb
 @dataclasses.dataclass
@@ -113,18 +113,18 @@ def _record_rehearsal(name, desc, ticks, planned, dev):
     per = float(np.median(gaps[1:])) if len(gaps) > 1 else float(gaps[0]) if len(gaps) else float('nan')
     if dev.type == 'cuda': mem, where = torch.cuda.max_memory_allocated(dev) / 2**20, 'gpu'
     else: mem, where = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 2**20), 'cpu rss'
-    f, w = float(np.prod(list(_REHEARSAL['factors'].values()))), 1 if _REHEARSAL.get('once') else rehearsal_seed_weight()
+    f, w = float(np.prod(list(_REHEARSAL['factors'].values()))), 1 if _REHEARSAL.get('once') else rehearsal_loop_weight()
     _REHEARSAL['loops'].append(dict(loop=name, desc=desc, updates=len(gaps), seconds_per_update=per, planned_updates=planned,
                                     estimated_s=per * planned * f * w if planned else None, cost_factor=f, weight=w,
                                     peak_memory_mb=round(mem, 1), memory=where, device=str(dev)))
 
-def rehearsal_seed_weight()->float:
-    "How many of the full run's loops each rehearsed per-seed loop stands for: the paper's seeds / the rehearsed ones (`TRUSTBOOK_REHEARSE_SEED_WEIGHT`, set by the rehearsal when the registry cuts `n_seeds`), else 1."
+def rehearsal_loop_weight()->float:
+    "How many of the full run's loops each rehearsed loop stands for: the paper's seeds (or grid settings) / the rehearsed ones (`TRUSTBOOK_REHEARSE_LOOP_WEIGHT`, set per run by the rehearsal from the registry's `rehearsal` cuts), else 1."
     import os
-    v = os.environ.get('TRUSTBOOK_REHEARSE_SEED_WEIGHT')
+    v = os.environ.get('TRUSTBOOK_REHEARSE_LOOP_WEIGHT')
     try: w = float(v) if v else 1.0
     except ValueError: w = float('nan')
-    if not w >= 1: raise TrustbookError(f"TRUSTBOOK_REHEARSE_SEED_WEIGHT must be a number >= 1, got {v!r}")
+    if not w >= 1: raise TrustbookError(f"TRUSTBOOK_REHEARSE_LOOP_WEIGHT must be a number >= 1, got {v!r}")
     if w != 1: stand_in(f"fewer seeds (or grid settings) than the paper's run: each training loop counts x{w:g} in the estimate (a loop trained once per run, a teacher, counts once)")
     return w
 
@@ -145,6 +145,17 @@ def rehearsal_cost_factor(factor:float, # the paper's work / the stand-in's: 16 
     if not factor > 0: raise TrustbookError(f"a rehearsal's cost factor must be positive, got {factor!r}")
     _REHEARSAL['factors'][key] = float(factor); stand_in(why)
     return float(np.prod(list(_REHEARSAL['factors'].values())))
+
+def rehearsal_data_factor(full:int, # the paper's training set: images, interactions or samples in an epoch
+                          n:int, # the synthetic stand-in's, that an epoch of the rehearsal goes through
+                          what:str, # the data and its unit, for the stand-in note: 'CIFAR-10N training images'
+                         )->float:
+    "In a rehearsal: scale the estimate of the loops recorded from now on by `full / n` (an epoch of `n` stands for one of `full`); else 1."
+    if not rehearsal_steps(): return 1.0
+    if not (n > 0 and full > 0): raise TrustbookError(f"a rehearsal's data factor needs positive sizes, got {full!r} / {n!r} ({what})")
+    f = full / n
+    return rehearsal_cost_factor(f, f"{n:,} synthetic {what} stand for the paper's {full:,}: an epoch's updates, and each loop's estimate, "
+                                    f"scaled x{f:.4g}", key='data')
 
 def rehearsal_loops()->list[dict]:
     "What each training loop of this process measured in a rehearsal: updates made, seconds per update, peak memory, the full run's planned updates."

@@ -530,11 +530,8 @@ def paper_testbed(dataset:str='dtd', # 'dtd' (split 1) or 'fgvc_aircraft'
     y = np.concatenate([p.labels for p in parts] + [test.labels]); C = len(test.classes)
     te = np.arange(len(y) - len(test), len(y))
     task = f"ImageNet {backbone} -> {dataset} ({C} classes; {len(y) - len(te)} train / {len(te)} test images, published split)"
-    from trustbook.train import rehearsal_steps, rehearsal_cost_factor
-    if rehearsal_steps():
-        n, full = len(y) - len(te), LC_PAPER_TRAIN[dataset]
-        rehearsal_cost_factor(full / n, f"{dataset}: an epoch of {n} synthetic training images stands for one of the published "
-                                        f"split's {full:,}: each loop's estimate scaled x{full / n:.4g}", key='data')
+    from trustbook.train import rehearsal_data_factor
+    rehearsal_data_factor(LC_PAPER_TRAIN[dataset], len(y) - len(te), f"{dataset} training images (published split)")
     return LCTestbed(pre, np.zeros((0, 3, resize, resize), np.float32), np.zeros(0, np.int64), X, y,
                      dict(epochs=finetune_epochs, lr=lr, batch_size=batch_size, device=None), len(te) / len(y), (), tuple(range(C)),
                      0.0, task, te)
@@ -598,24 +595,17 @@ def cifar10_images(dataset:str='cifar10_lt', # the registry entry whose folder h
                    download:bool=False)->tuple:
     "(X_train, y_train, X_test, y_test): CIFAR-10's images (n, 3, 32, 32) in [0, 1] with its published train / test split."
     X, y, Xt, yt = read_cifar10_batches(dataset_dir(dataset, download=download)/'cifar-10-batches-py')
+    from trustbook.train import rehearsal_data_factor
     i = count_subset(y, n_samples, seed, dataset)
-    _rehearsal_epoch(len(i), n_samples, 'CIFAR-10')
+    rehearsal_data_factor(n_samples or CIFAR10_TRAIN, len(i), 'CIFAR-10 training images')
     return X[i], y[i], Xt, yt
-
-def _rehearsal_epoch(n:int, n_samples, what:str):
-    "In a rehearsal: scale each loop's estimate from an epoch of `n` synthetic images to one of the paper's."
-    from trustbook.train import rehearsal_steps, rehearsal_cost_factor
-    if not rehearsal_steps(): return
-    full = n_samples or CIFAR10_TRAIN
-    rehearsal_cost_factor(full / n, f"{what}: an epoch of {n} synthetic training images stands for one of the paper's {full:,}: "
-                                    f"each loop's estimate scaled x{full / n:.4g}", key='data')
 
 def cifar10n_benchmark(label:str='worse_label', # the human label set used as noisy labels (`CIFAR10N_LABELS`, not clean_label)
                        seed:int=0, # draws the subsample
                        n_samples:int|None=None, # class-stratified subsample of the training images (None or 0: all)
                        download:bool=False)->NoisyBenchmark:
     "CIFAR-10N as a `NoisyBenchmark` (kind 'human'); in a rehearsal cut to `ADC_REHEARSAL_SAMPLES`, recorded as a stand-in."
-    from trustbook.train import rehearsal_steps, stand_in
+    from trustbook.train import rehearsal_steps, stand_in, rehearsal_data_factor
     b = load_cifar10n(label, download)
     i = count_subset(b.y_clean, n_samples, seed, 'cifar10n')
     X, yc, yn, Xt, yt = b.X[i], b.y_clean[i], b.y_noisy[i], b.X_test, b.y_test
@@ -624,5 +614,5 @@ def cifar10n_benchmark(label:str='worse_label', # the human label set used as no
         stand_in(f"CIFAR-10N cut to {n} training / {m} test images (paper: 50,000 / 10,000): each fit scores the whole "
                  "training set, and those passes, not the capped training, would be a rehearsal's cost")
         X, yc, yn, Xt, yt = X[:n], yc[:n], yn[:n], Xt[:m], yt[:m]
-        _rehearsal_epoch(len(X), n_samples, 'CIFAR-10N')
+        rehearsal_data_factor(n_samples or CIFAR10_TRAIN, len(X), 'CIFAR-10N training images')
     return NoisyBenchmark(X, yc, yn, Xt, yt, 'human', float((yn != yc).mean()))

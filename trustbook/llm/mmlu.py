@@ -12,7 +12,7 @@ import torch
 from ..core import TrustbookError
 from ..registry import Registry
 from ..data import DataFormatError, DatasetSpec, RemoteFile, register_dataset, dataset_file
-from .core import pad_batch, padding_id, lm_logits, check_table
+from .core import pad_batch, padding_id, lm_logits, check_table, rehearsal_max_length
 from .train import encode_example
 from .instruct import format_example, response_token_logprobs, sample_path
 
@@ -195,6 +195,7 @@ def evaluate_mmlu(model, # a causal LM (base or tuned)
                  )->pd.DataFrame:
     "One row per question: `subject`, `category`, `answer`, `pred`, `correct`, and the four choice scores."
     protocol = MMLU_PROTOCOLS[mode]
+    max_length = rehearsal_max_length(max_length)  # a rehearsal scores short prompts (letter mode: the shots are dropped)
     q = validate_mmlu(questions, categories={}) if 'category' in questions.columns else validate_mmlu(questions)
     S = protocol(model, tokenizer, q, dev=dev, n_shots=n_shots, template=template, eos=eos, max_length=max_length, batch_size=batch_size)
     pred = S.argmax(1)

@@ -11,8 +11,8 @@ from ..parallel import loop_accelerator, autocast, shard
 from .core import check_causal_lm, encode_texts, rehearsal_max_length, pad_batch, padding_id, lm_logits, tuning_model
 
 # %% auto 0
-__all__ = ['encode_example', 'encode_training_data', 'lm_batch', 'causal_lm_loss', 'check_last_share', 'lr_lambda',
-           'TokenMeanLoss', 'train_causal_lm', 'tune_causal_lm']
+__all__ = ['REHEARSAL_LLM_BATCH', 'encode_example', 'encode_training_data', 'lm_batch', 'causal_lm_loss', 'check_last_share',
+           'lr_lambda', 'TokenMeanLoss', 'rehearsal_llm_batch', 'train_causal_lm', 'tune_causal_lm']
 
 # %% ../../nbs/10_llm.train.ipynb
 def encode_example(tokenizer, prompt:str, response:str,
@@ -100,6 +100,19 @@ class TokenMeanLoss(Callback):
     def add(self, loss:float, n_tokens:int): self.tot += loss * n_tokens; self.n += n_tokens
     def on_epoch_end(self, s): s.record['train_loss'] = self.tot / max(self.n, 1)
 
+REHEARSAL_LLM_BATCH = 2 # sequences per update of an LLM loop rehearsed on a CPU (no accumulation)
+
+def rehearsal_llm_batch(model, batch_size:int, grad_accum:int)->tuple[int, int]:
+    "(batch_size, grad_accum): the caller's, or in a rehearsal on a CPU `REHEARSAL_LLM_BATCH` sequences an update, said as a stand-in."
+    from trustbook.train import rehearsal_steps, stand_in
+    if not rehearsal_steps() or next(model.parameters()).device.type != 'cpu' or batch_size * grad_accum <= REHEARSAL_LLM_BATCH:
+        return batch_size, grad_accum
+    # at the paper's width an update of 32 sequences takes a minute on 2 cores; an epoch's sequences, not its updates, are
+    # the work, so updates of 2 make more planned updates and the estimate needs no factor (as ADC's smaller batches)
+    stand_in(f"LLM updates of {REHEARSAL_LLM_BATCH} sequences on the CPU (paper: {batch_size} x {grad_accum} accumulated); the "
+             "estimate counts an epoch's sequences, so it stands")
+    return min(batch_size, REHEARSAL_LLM_BATCH), 1
+
 def train_causal_lm(model, # a causal LM (trained in place; see `llm.core.check_causal_lm`)
                     tokenizer, # its tokenizer
                     data, # training texts, or (prompt, response) pairs (the prompt is not scored)
@@ -126,6 +139,7 @@ def train_causal_lm(model, # a causal LM (trained in place; see `llm.core.check_
         if not isinstance(v, int) or v < 1: raise TrustbookError(f"{name} must be a positive integer, got {v!r}")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise TrustbookError(f"lr must be a positive number, got {lr!r}")
     if not (isinstance(warmup_steps, int) and warmup_steps >= 0): raise TrustbookError(f"warmup_steps must be an integer >= 0, got {warmup_steps!r}")
+    batch_size, grad_accum = rehearsal_llm_batch(model, batch_size, grad_accum)
     nb = len(enc) // batch_size if drop_last else math.ceil(len(enc) / batch_size)
     if nb == 0: raise TrustbookError(f"{len(enc)} items make no full batch of {batch_size} with drop_last=True")
     total = max(1, math.ceil(nb / grad_accum) * epochs); warm = min(warmup_steps, total // 10)

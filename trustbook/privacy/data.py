@@ -242,12 +242,11 @@ def privacy_testbed(setting:str, # 'dataset:architecture', e.g. 'mnist5k:mlp'
     X, y = load_privacy_dataset(ds, download=download)
     if isinstance(split_size, dict) and ds not in split_size: raise TrustbookError(f"split_size has no entry for dataset {ds!r} (it has {sorted(split_size)})")
     n = split_size[ds] if isinstance(split_size, dict) else split_size
-    from trustbook.train import rehearsal_steps, rehearsal_cost_factor
+    from trustbook.train import rehearsal_steps, rehearsal_data_factor
     if rehearsal_steps() and n > REHEARSAL_SPLIT:
         # evaluations (sensitivities, attacks, reference models' scores) pass over whole parts: at the paper's 10,000 images
         # a part they, not the capped training loops, would be a rehearsal's cost
-        rehearsal_cost_factor(n / REHEARSAL_SPLIT, f"privacy split parts cut to {REHEARSAL_SPLIT} samples (paper: {n}): each loop's estimate "
-                              f"scaled x{n / REHEARSAL_SPLIT:g} (an epoch of a part)", key='data'); n = REHEARSAL_SPLIT
+        rehearsal_data_factor(n, REHEARSAL_SPLIT, f"{ds} samples in each part of the privacy split"); n = REHEARSAL_SPLIT
         val_size = REHEARSAL_SPLIT if val_size is None else min(val_size, REHEARSAL_SPLIT)
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in ((arch_kw or {}).get(arch) or {}).items()}
     seed_everything(seed)

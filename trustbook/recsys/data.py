@@ -178,11 +178,8 @@ def load_lightgcn(folder:str|Path, # a folder with `train.txt` and `test.txt`
 
 def _rehearsal_interactions(name:str, n:int):
     "In a rehearsal: scale each loop's estimate from an epoch over `n` synthetic interactions to one over the published set's."
-    from trustbook.train import rehearsal_steps, rehearsal_cost_factor
-    full = LIGHTGCN_INTERACTIONS.get(name)
-    if not rehearsal_steps() or not full: return
-    rehearsal_cost_factor(full / n, f"{name}: {n:,} synthetic interactions stand for the published split's {full:,} (train + test): "
-                                    f"each loop's estimate scaled x{full / n:.3g} (an epoch's batches)", key='data')
+    from trustbook.train import rehearsal_data_factor
+    if name in LIGHTGCN_INTERACTIONS: rehearsal_data_factor(LIGHTGCN_INTERACTIONS[name], n, f"{name} interactions (train + test)")
 
 def read_inter(path:str|Path, # a RecBole atomic `.inter` file (tab-separated, `field:type` header)
                rating_threshold:float|None=4.0, # keep rows with rating >= this (None: keep all rows)
