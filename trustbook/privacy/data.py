@@ -176,7 +176,10 @@ def model_factory(arch:str, # a name in `classify.ARCHITECTURES` ('mlp', 'dense_
     takes_dropout = 'dropout' in inspect.signature(cls).parameters
     def make(dropout:float=0.0):
         if dropout and not takes_dropout: raise TrustbookError(f"architecture {arch!r} has no dropout; choose another for the dropout defence")
-        return make_classifier(arch, input_shape, n_classes, **kw, **({'dropout': dropout} if takes_dropout else {}))
+        args = dict(kw)
+        # a defence's dropout overrides the architecture's own (a regime's `dropout` in `kw`); without one, that stays
+        if takes_dropout and (dropout or 'dropout' not in args): args['dropout'] = dropout
+        return make_classifier(arch, input_shape, n_classes, **args)
     return make
 
 # %% ../../nbs/22_privacy.data.ipynb
