@@ -9,9 +9,9 @@ from pathlib import Path
 from .core import TrustbookError, cache_dir, runs_dir, trustbook_home
 
 # %% auto 0
-__all__ = ['DOCS_CACHE_VERSION', 'SKIP_FLAGS', 'cell_directives', 'strip_directives', 'reader_cells', 'filter_warnings',
-           'path_aliases', 'symbolic_paths', 'docs_cache_dir', 'notebook_key', 'execute_notebooks', 'doc_markdown',
-           'api_cells', 'notebook_section', 'reader_notebook']
+__all__ = ['DOCS_CACHE_VERSION', 'SKIP_FLAGS', 'ZYGOTE_PRELOAD', 'cell_directives', 'strip_directives', 'reader_cells',
+           'filter_warnings', 'path_aliases', 'symbolic_paths', 'docs_cache_dir', 'notebook_key', 'execute_notebooks',
+           'doc_markdown', 'api_cells', 'notebook_section', 'reader_notebook']
 
 # %% ../nbs/08a_docs_notebooks.ipynb
 _DIRECTIVE = re.compile(r'^\s*#\|\s*([\w-]+:?)(.*)$')
@@ -166,6 +166,48 @@ def _code_of(nb:Path)->list[str]:
     cells = json.loads(Path(nb).read_text(encoding='utf-8')).get('cells', [])
     return [''.join(c['source']) if isinstance(c['source'], list) else c['source'] for c in cells if c.get('cell_type') == 'code']
 
+# third-party modules most method notebooks import: about 4 s of every fresh process on 2 cores
+ZYGOTE_PRELOAD = ('numpy', 'torch', 'pandas', 'scipy.stats', 'sklearn', 'matplotlib', 'PIL.Image', 'yaml', 'nbformat',
+                  'transformers', 'fastcore.all', 'execnb.shell', 'execnb.nbio')
+
+_ZYGOTE = """import os, sys, json, select, traceback
+for m in sys.argv[1:]:
+    try: __import__(m)
+    except Exception: pass  # a missing library is imported (or fails) where a notebook asks for it
+kids = {}
+def reap(block=False):
+    for pid, rc in list(kids.items()):
+        got, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+        if got:
+            with open(rc + '.tmp', 'w') as f: f.write(str(os.waitstatus_to_exitcode(status)))
+            os.replace(rc + '.tmp', rc); del kids[pid]
+while True:
+    reap()
+    if not select.select([sys.stdin], [], [], 0.1)[0]: continue
+    line = sys.stdin.readline()  # one job at a time: the parent waits for its pid before it sends the next
+    if not line: reap(block=True); break  # the parent closed the pipe (done, or gone)
+    job = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            null = os.open(os.devnull, os.O_RDWR); os.dup2(null, 0); os.dup2(null, 1)
+            os.dup2(os.open(job['err'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+            os.chdir(job['cwd'])
+            from trustbook.docs_notebooks import _execute_batch
+            _execute_batch(job['jobfile'])
+        except BaseException: traceback.print_exc(); code = 1
+        finally:
+            sys.stdout.flush(); sys.stderr.flush(); os._exit(code)
+    kids[pid] = job['rc']
+    print(pid, flush=True)
+"""
+
+def _kill(pid:int):
+    import signal
+    try: os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError: pass
+
 def execute_notebooks(notebooks:list, # the method notebooks to execute (paths)
                       cache:Path|None=None, # the cache folder (default `docs_cache_dir()`)
                       jobs:int=2, # child processes side by side
@@ -186,33 +228,45 @@ def execute_notebooks(notebooks:list, # the method notebooks to execute (paths)
         with tempfile.TemporaryDirectory() as t:
             env['TRUSTBOOK_RUNS'] = str(Path(t)/'runs')  # what a method notebook writes stays out of the reader's runs/
             # one fresh process per notebook, as nbdev_test runs them: a notebook's export cells define module-level
-            # registries, which a process that already imported the module (an earlier notebook) would refuse
+            # registries, which a process that already imported the module (an earlier notebook) would refuse. Each is
+            # forked from a zygote that has imported the third-party libraries but not trustbook (see `_ZYGOTE`)
+            zygote = subprocess.Popen([sys.executable, '-c', _ZYGOTE, *ZYGOTE_PRELOAD], env=env, cwd=t, text=True,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             n, pending, running = max(1, min(jobs, len(todo))), list(enumerate(todo)), []
             t_end = time.time() + timeout
             def start(i, job):
                 jf = Path(t)/f'job{i}.json'; jf.write_text(json.dumps([job]))
-                code = f"from trustbook.docs_notebooks import _execute_batch; _execute_batch({str(jf)!r})"
-                return jf, subprocess.Popen([sys.executable, '-c', code], env=env, cwd=t,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            def collect(jf, p, err):
+                zygote.stdin.write(json.dumps(dict(jobfile=str(jf), cwd=t, err=str(jf.with_suffix('.err')),
+                                                   rc=str(jf.with_suffix('.rc')))) + '\n'); zygote.stdin.flush()
+                pid = zygote.stdout.readline().strip()
+                if not pid.isdigit(): raise TrustbookError(f"the process that starts notebook executions stopped ({pid or zygote.poll()})")
+                return jf, int(pid)
+            def collect(jf):
                 done = json.loads(jf.with_suffix('.done.json').read_text()) if jf.with_suffix('.done.json').exists() else []
-                if p.returncode and not done:
+                rc = int(jf.with_suffix('.rc').read_text() or 1) if jf.with_suffix('.rc').exists() else -9
+                err = jf.with_suffix('.err').read_text(errors='replace') if jf.with_suffix('.err').exists() else ''
+                if rc and not done:
                     echo(f"warning: executing {Path(json.loads(jf.read_text())[0][0]).name} stopped "
-                         f"({err.strip().splitlines()[-1] if err and err.strip() else p.returncode})")
+                         f"({err.strip().splitlines()[-1] if err.strip() else rc})")
                 for d in done:
                     report['executed'] += 1; report['cpu_s'] += d['cpu_s']
                     if d['errors']: report['errors'][d['notebook']] = d['errors']
             timed_out = False
-            while pending or running:
-                while pending and len(running) < n and not timed_out: running.append(start(*pending.pop(0)))
-                for jf, p in list(running):
-                    if p.poll() is None and time.time() < t_end: continue
-                    if p.poll() is None:
-                        p.kill(); timed_out = True
-                        echo(f"warning: executing notebooks took over {timeout:.0f} s; the rest are shown unexecuted")
-                    _, err = p.communicate(); collect(jf, p, err); running.remove((jf, p))
-                if timed_out: pending = []
-                time.sleep(0.2)
+            try:
+                while pending or running:
+                    while pending and len(running) < n and not timed_out: running.append(start(*pending.pop(0)))
+                    for jf, pid in list(running):
+                        finished = jf.with_suffix('.rc').exists()
+                        if not finished and time.time() < t_end: continue
+                        if not finished:
+                            _kill(pid); timed_out = True
+                            echo(f"warning: executing notebooks took over {timeout:.0f} s; the rest are shown unexecuted")
+                        collect(jf); running.remove((jf, pid))
+                    if timed_out: pending = []
+                    time.sleep(0.2)
+            finally:
+                for _, pid in running: _kill(pid)  # interrupted: no execution goes on writing into the cache
+                zygote.stdin.close(); zygote.wait()
     for nb, dst in want.items():  # older executions of these notebooks: nothing will ask for them again
         for f in cache.glob(f"{nb.stem}-*.ipynb"):
             if f != dst and re.fullmatch(re.escape(nb.stem) + r'-[0-9a-f]{32}(\.failed)?\.ipynb', f.name): f.unlink(missing_ok=True)
