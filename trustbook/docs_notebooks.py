@@ -236,9 +236,11 @@ def execute_notebooks(notebooks:list, # the method notebooks to execute (paths)
             t_end = time.time() + timeout
             def start(i, job):
                 jf = Path(t)/f'job{i}.json'; jf.write_text(json.dumps([job]))
-                zygote.stdin.write(json.dumps(dict(jobfile=str(jf), cwd=t, err=str(jf.with_suffix('.err')),
-                                                   rc=str(jf.with_suffix('.rc')))) + '\n'); zygote.stdin.flush()
-                pid = zygote.stdout.readline().strip()
+                try:
+                    zygote.stdin.write(json.dumps(dict(jobfile=str(jf), cwd=t, err=str(jf.with_suffix('.err')),
+                                                       rc=str(jf.with_suffix('.rc')))) + '\n'); zygote.stdin.flush()
+                    pid = zygote.stdout.readline().strip()
+                except BrokenPipeError: pid = ''
                 if not pid.isdigit(): raise TrustbookError(f"the process that starts notebook executions stopped ({pid or zygote.poll()})")
                 return jf, int(pid)
             def collect(jf):
@@ -266,7 +268,9 @@ def execute_notebooks(notebooks:list, # the method notebooks to execute (paths)
                     time.sleep(0.2)
             finally:
                 for _, pid in running: _kill(pid)  # interrupted: no execution goes on writing into the cache
-                zygote.stdin.close(); zygote.wait()
+                try: zygote.stdin.close()
+                except BrokenPipeError: pass  # it had stopped: the error above says so
+                zygote.wait()
     for nb, dst in want.items():  # older executions of these notebooks: nothing will ask for them again
         for f in cache.glob(f"{nb.stem}-*.ipynb"):
             if f != dst and re.fullmatch(re.escape(nb.stem) + r'-[0-9a-f]{32}(\.failed)?\.ipynb', f.name): f.unlink(missing_ok=True)
