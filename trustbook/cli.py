@@ -91,9 +91,8 @@ def _cmd_data(a):
     return 0
 
 def _cmd_docs(a):
-    from trustbook.docs import build_docs
-    build_docs(a.out, screenshot=a.screenshot)
-    return 0
+    from trustbook.docs import docs_command
+    return docs_command(a)
 
 # %% ../nbs/06_cli.ipynb
 def make_parser()->argparse.ArgumentParser:
@@ -137,7 +136,11 @@ def make_parser()->argparse.ArgumentParser:
     d.set_defaults(func=_cmd_data)
     dc = sub.add_parser('docs', help='build the documentation site')
     dc.add_argument('--out', default='_site', help='where the static site goes (an empty folder, or a site built here before)')
-    dc.add_argument('--screenshot', default=None, help='also save a PNG of the front page here (e.g. figures/front_page.png)')
+    dc.add_argument('--serve', action='store_true', help='then serve it at http://127.0.0.1:PORT/ until Ctrl-C (search included)')
+    dc.add_argument('--port', type=int, default=8000, help='the port of --serve')
+    dc.add_argument('--screenshots', '--screenshot', dest='screenshot', default=None, metavar='DIR',
+                    help='also save PNGs of the front page, a paper, a method and an experiment page into DIR (a .png path: the front page only)')
+    dc.add_argument('--no-execute', dest='execute', action='store_false', help='show the method notebooks unexecuted')
     dc.set_defaults(func=_cmd_docs)
     return p
 

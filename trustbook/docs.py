@@ -15,7 +15,7 @@ from .docs_pages import paper_page, paper_label, notebook_area, notebook_title, 
 
 # %% auto 0
 __all__ = ['SITE_MARKER', 'notebook_module', 'mathjax_file', 'copy_assets', 'build_docs', 'check_site_folder', 'install_site',
-           'add_docs_arguments', 'docs_command']
+           'docs_command']
 
 # %% ../nbs/08_docs.ipynb
 def notebook_module(nb:Path)->str|None:
@@ -335,18 +335,8 @@ def install_site(built:Path, # the freshly built site
     return out
 
 # %% ../nbs/08_docs.ipynb
-def add_docs_arguments(p):
-    "The options of `trustbook docs` (on the argparse sub-parser `p`)."
-    p.add_argument('--out', default='_site', help='where the static site goes (an empty folder, or a site built here before)')
-    p.add_argument('--serve', action='store_true', help='then serve it at http://127.0.0.1:PORT/ until Ctrl-C (search included)')
-    p.add_argument('--port', type=int, default=8000, help='the port of --serve')
-    p.add_argument('--screenshots', '--screenshot', dest='screenshot', default=None, metavar='DIR',
-                   help='also save PNGs of the front page, a paper, a method and an experiment page into DIR (a .png path: the front page only)')
-    p.add_argument('--no-execute', dest='execute', action='store_false', help='show the method notebooks unexecuted')
-    return p
-
 def docs_command(a)->int:
-    "Run `trustbook docs` with the parsed options `a`."
+    "Run `trustbook docs` with the options `a` parsed by the CLI (`trustbook.cli.make_parser`)."
     out = build_docs(a.out, screenshot=a.screenshot, execute=getattr(a, 'execute', True))
     if getattr(a, 'serve', False):
         from trustbook.docs_browser import serve_site
